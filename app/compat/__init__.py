@@ -1,0 +1,1 @@
+"""TiffTock 1 compatibility routes."""

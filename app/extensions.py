@@ -1,0 +1,16 @@
+"""Unbound extension objects; `create_app` binds them to an app."""
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+from app import sqlite_setup  # noqa: F401  (registers the SQLite connection pragmas)
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+api = Api()

@@ -1,0 +1,174 @@
+"""Turning validated request data into stored reminders: schedule, params, ownership."""
+from flask import current_app, g
+from marshmallow import ValidationError
+
+from app.errors import ApiError, ValidationFailed
+from app.extensions import db
+from app.models import Reminder
+from app.planning import plan_first, spec_for
+from app.schedule import ScheduleError, format_duration, get_zone, parse_clock, parse_duration, to_instant, validate
+from app.timeutil import from_db, to_db
+
+SCHEDULE_FIELDS = ("when", "every", "cron", "rrule")
+DURATION_FIELDS = ("every", "misfire_grace")
+
+
+def registry():
+    """The app's remind-process registry."""
+    return current_app.extensions["tifftock_processes"]
+
+
+def scoped_reminder(reminder_id):
+    """The caller's reminder with this id, or 404 (another key's reminder does not exist for it)."""
+    query = db.select(Reminder).where(Reminder.id == reminder_id, Reminder.deleted_at.is_(None))
+    if not g.is_admin:
+        query = query.where(Reminder.owner == g.owner)
+    reminder = db.session.scalars(query).one_or_none()
+    if reminder is None:
+        raise ApiError(404, f"No reminder with id {reminder_id}")
+    return reminder
+
+
+def schedule_kind(data):
+    """once | every | cron | rrule from the given fields; 422 naming them when it is ambiguous."""
+    given = [name for name in ("every", "cron", "rrule") if data.get(name)]
+    if len(given) > 1:
+        raise ValidationFailed({name: [f"Give only one of every, cron, rrule (got {', '.join(given)})."] for name in given})
+    if given:
+        return given[0]
+    if data.get("when"):
+        return "once"
+    raise ValidationFailed({"when": ["Give when (one-off) or one of every, cron, rrule."]})
+
+
+def apply_fields(reminder, data, config, now, *, creating):
+    """Copy validated request data onto `reminder` and plan its next run; raises ValidationFailed."""
+    errors = {}
+    merged = current_values(reminder) if not creating else {}
+    merged.update(data)
+    if not creating and any(name in data for name in SCHEDULE_FIELDS):
+        # A PATCH that names a schedule kind replaces the old kind rather than adding a second one.
+        for name in ("every", "cron", "rrule"):
+            if name not in data and any(data.get(other) for other in ("every", "cron", "rrule")):
+                merged[name] = None
+    kind = schedule_kind(merged)
+    zone_name = merged.get("timezone") or config.DEFAULT_TIMEZONE
+    try:
+        get_zone(zone_name)
+    except ScheduleError as exc:
+        raise ValidationFailed({"timezone": [exc.message]}) from None
+
+    for name in ("when", "until"):
+        if merged.get(name):
+            try:
+                merged[name + "_at"] = to_instant(merged[name], zone_name)
+            except ValueError:
+                errors[name] = ["Not an ISO 8601 date-time."]
+    for name in DURATION_FIELDS:
+        if merged.get(name):
+            try:
+                merged[name] = format_duration(parse_duration(merged[name]))
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+    retry = merged.get("retry") or {}
+    for name in ("backoff", "max_age"):
+        if retry.get(name):
+            try:
+                retry[name] = format_duration(parse_duration(retry[name]))
+            except ValueError as exc:
+                errors.setdefault("retry", {})[name] = [str(exc)]
+    window = merged.get("window")
+    if window:
+        for name in ("start", "end"):
+            try:
+                parse_clock(window[name])
+            except ValueError as exc:
+                errors.setdefault("window", {})[name] = [str(exc)]
+    if kind == "every" and "every" not in errors:
+        seconds = parse_duration(merged["every"]).total_seconds()
+        if seconds < config.MIN_INTERVAL_SECONDS:
+            errors["every"] = [f"Must be at least {config.MIN_INTERVAL_SECONDS} seconds."]
+
+    method = merged.get("method") or config.DEFAULT_METHOD
+    try:
+        process = registry().get(method)
+        process.validate(merged.get("params") or {})
+    except LookupError:
+        errors["method"] = [f"Unknown remind process {method!r}; see GET /processes."]
+    except ValidationError as exc:
+        errors["params"] = exc.messages
+    if errors:
+        raise ValidationFailed(errors)
+
+    reminder.message = merged["message"]
+    reminder.method = method
+    reminder.params = merged.get("params") or {}
+    reminder.kind = kind
+    reminder.timezone = zone_name
+    reminder.when_at = to_db(merged.get("when_at"))
+    reminder.every = merged.get("every") if kind == "every" else None
+    reminder.cron = merged.get("cron") if kind == "cron" else None
+    reminder.rrule = merged.get("rrule") if kind == "rrule" else None
+    reminder.until_at = to_db(merged.get("until_at"))
+    reminder.max_runs = merged.get("max_runs")
+    reminder.window_start = window["start"] if window else None
+    reminder.window_end = window["end"] if window else None
+    reminder.window_outside = window.get("outside", "defer") if window else None
+    reminder.retry_max_attempts = retry.get("max_attempts")
+    reminder.retry_backoff = retry.get("backoff")
+    reminder.retry_max_age = retry.get("max_age")
+    reminder.misfire_grace = merged.get("misfire_grace")
+    tags = merged.get("tags") or []
+    reminder.tags = list(dict.fromkeys(tags))
+    reminder.tags_text = "," + ",".join(reminder.tags) + "," if reminder.tags else ""
+
+    try:
+        validate(spec_for(reminder))
+    except ScheduleError as exc:
+        raise ValidationFailed({exc.field: [exc.message]}) from None
+    if reminder.status in (None, "scheduled", "completed", "failed") or creating:
+        plan_first(reminder, now)
+    return reminder
+
+
+def current_values(reminder):
+    """The stored reminder as request-shaped data, so a PATCH can merge into it."""
+    values = {
+        "message": reminder.message,
+        "method": reminder.method,
+        "params": dict(reminder.params or {}),
+        "timezone": reminder.timezone,
+        "every": reminder.every,
+        "cron": reminder.cron,
+        "rrule": reminder.rrule,
+        "max_runs": reminder.max_runs,
+        "misfire_grace": reminder.misfire_grace,
+        "tags": list(reminder.tags or []),
+    }
+    if reminder.when_at:
+        values["when"] = from_db(reminder.when_at).isoformat()
+    if reminder.until_at:
+        values["until"] = from_db(reminder.until_at).isoformat()
+    if reminder.window_start:
+        values["window"] = {"start": reminder.window_start, "end": reminder.window_end, "outside": reminder.window_outside}
+    retry = {
+        key: value
+        for key, value in (
+            ("max_attempts", reminder.retry_max_attempts),
+            ("backoff", reminder.retry_backoff),
+            ("max_age", reminder.retry_max_age),
+        )
+        if value is not None
+    }
+    if retry:
+        values["retry"] = retry
+    return values
+
+
+def new_reminder(data, owner, config, now):
+    """A new, validated, planned (not yet added) reminder."""
+    reminder = Reminder(owner=owner, status="scheduled", runs=0, attempt=0, idempotency_key=data.get("idempotency_key"))
+    return apply_fields(reminder, data, config, now, creating=True)
+
+
+__all__ = ["apply_fields", "new_reminder", "registry", "scoped_reminder"]
