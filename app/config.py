@@ -36,6 +36,8 @@ class Config:
         instance = BASE_DIR / "instance"
         self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{instance / 'tifftock.db'}"
         self.API_KEY = env.get("API_KEY", "")
+        self.HOST = env.get("HOST") or "127.0.0.1"
+        self.PORT = _int(env.get("PORT"), 8000)
         self.DEFAULT_TIMEZONE = env.get("DEFAULT_TIMEZONE") or "UTC"
         # Retention in days; 0 keeps forever.
         self.RETENTION_REMINDERS_DAYS = _int(env.get("RETENTION_REMINDERS_DAYS"), 30)

@@ -34,7 +34,7 @@ def describe_fields(fields, prefix=""):
             parts.append(describe_fields(value, f"{path}."))
         else:
             messages = value if isinstance(value, list) else [value]
-            parts.append(f"{path}: {' '.join(str(m) for m in messages)}")
+            parts.append(f"{path}: {' '.join(str(m).rstrip('.') for m in messages)}")
     return "; ".join(part for part in parts if part)
 
 
@@ -71,8 +71,11 @@ def install_error_handlers(app):
                 else:
                     fields.setdefault("_schema", []).extend(location_errors)
         message = exc.description if not fields else describe_fields(fields)
-        if exc.code == 400 and data.get("messages") and "json" in data["messages"] and "_schema" in data["messages"]["json"]:
-            message = "Malformed JSON body: " + " ".join(map(str, data["messages"]["json"]["_schema"]))
+        if exc.code == 400 and fields and set(fields) == {"_schema"}:
+            # webargs' report of a body that is not JSON at all.
+            message, fields = "Malformed JSON body: the request body is not valid JSON", None
+        elif exc.code == 404 and not fields:
+            message = "Not found: no such route or id (ids are integers)"
         # Keep the exception's own headers (Allow on 405, Retry-After on 429), not its HTML type.
         headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
         if isinstance(data, dict):
