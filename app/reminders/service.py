@@ -105,7 +105,11 @@ def apply_fields(reminder, data, config, now, *, creating):
     reminder.params = merged.get("params") or {}
     reminder.kind = kind
     reminder.timezone = zone_name
-    reminder.when_at = to_db(merged.get("when_at"))
+    when_at = merged.get("when_at")
+    if when_at is None and kind in ("every", "rrule"):
+        # Anchor the interval grid / RRULE start once, so later runs keep the same rhythm.
+        when_at = now.replace(second=0, microsecond=0) if kind == "rrule" else now
+    reminder.when_at = to_db(when_at)
     reminder.every = merged.get("every") if kind == "every" else None
     reminder.cron = merged.get("cron") if kind == "cron" else None
     reminder.rrule = merged.get("rrule") if kind == "rrule" else None
