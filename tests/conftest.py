@@ -4,6 +4,7 @@ import pytest
 from app import create_app
 from app.config import Config
 from app.extensions import db
+from tests.databases import drop_pg_schema, new_pg_schema, pg_unavailable_reason
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 
@@ -21,10 +22,24 @@ def make_config(tmp_path, **overrides):
     return Config(**settings)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """The DATABASE_URL of one test: a fresh SQLite file, or a fresh schema on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tifftock.db'}"
+        return
+    reason = pg_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    url, schema = new_pg_schema()
+    yield url
+    drop_pg_schema(schema)
+
+
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path, database_url):
     """The test settings; override attributes before using `app`."""
-    return make_config(tmp_path)
+    return make_config(tmp_path, DATABASE_URL=database_url)
 
 
 @pytest.fixture
