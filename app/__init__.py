@@ -38,12 +38,14 @@ def configure(app, config):
 def register_extensions(app):
     """Bind db, migrations, the API and the process registry."""
     from app.extensions import api, db, migrate
+    from app.notify import install_notify
     from app.processes import ProcessRegistry
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}, "security": [{"ApiKeyHeader": []}, {"BearerAuth": []}]})
     app.extensions["tifftock_processes"] = ProcessRegistry(app.config["TIFFTOCK"])
+    install_notify()
 
 
 def register_blueprints(app):
