@@ -64,6 +64,14 @@ def check_quota(adding):
         raise ApiError(403, f"Reminder quota reached: at most {limit} scheduled or paused reminders per key")
 
 
+def canonical_method(name):
+    """The stored name of a method filter ("api" lists webhook reminders); unknown names match nothing."""
+    try:
+        return registry().resolve_name(name)
+    except LookupError:
+        return name
+
+
 @blp.route("")
 class ReminderCollection(MethodView):
     """The caller's reminders."""
@@ -78,7 +86,7 @@ class ReminderCollection(MethodView):
         if query.get("status"):
             select = select.where(Reminder.status == query["status"])
         if query.get("method"):
-            select = select.where(Reminder.method == query["method"])
+            select = select.where(Reminder.method == canonical_method(query["method"]))
         if query.get("tag"):
             select = select.where(Reminder.tags_text.contains("," + query["tag"] + ",", autoescape=True))
         rows, next_cursor = page(select, Reminder.id, query["limit"], query.get("cursor"), config().MAX_PAGE_SIZE)
@@ -190,11 +198,18 @@ class ReminderItem(MethodView):
 
 def cancel(reminder):
     """Cancel and hide a reminder; an in-flight attempt loses its lease."""
+    now = to_db(utcnow())
     reminder.status = "cancelled"
-    reminder.deleted_at = to_db(utcnow())
+    reminder.deleted_at = now
     reminder.next_run_at = None
     reminder.lease_token = None
     reminder.lease_expires_at = None
+    # A trigger not yet claimed is a future delivery too: it must not fire after the delete.
+    db.session.execute(
+        db.update(Delivery)
+        .where(Delivery.reminder_id == reminder.id, Delivery.manual.is_(True), Delivery.status == "pending")
+        .values(status="skipped", finished_at=now, error="reminder deleted")
+    )
 
 
 @blp.route("/<int:reminder_id>/pause")

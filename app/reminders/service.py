@@ -10,6 +10,8 @@ from app.schedule import ScheduleError, format_duration, get_zone, parse_clock, 
 from app.timeutil import from_db, to_db
 
 SCHEDULE_FIELDS = ("when", "every", "cron", "rrule")
+# Fields that move occurrences: a PATCH naming one replans; any other PATCH keeps the pending occurrence.
+TIMING_FIELDS = SCHEDULE_FIELDS + ("until", "max_runs", "timezone", "window")
 DURATION_FIELDS = ("every", "misfire_grace")
 
 
@@ -41,6 +43,14 @@ def schedule_kind(data):
     raise ValidationFailed({"when": ["Give when (one-off) or one of every, cron, rrule."]})
 
 
+def _kind_or_none(data):
+    """The schedule kind of `data`, or None when it has none or several."""
+    try:
+        return schedule_kind(data)
+    except ValidationFailed:
+        return None
+
+
 def apply_fields(reminder, data, config, now, *, creating):
     """Copy validated request data onto `reminder` and plan its next run; raises ValidationFailed."""
     errors = {}
@@ -51,6 +61,10 @@ def apply_fields(reminder, data, config, now, *, creating):
         for name in ("every", "cron", "rrule"):
             if name not in data and any(data.get(other) for other in ("every", "cron", "rrule")):
                 merged[name] = None
+        if "when" not in data and _kind_or_none(merged) != reminder.kind:
+            # The old `when` meant something else for the old kind (a one-off's time, an interval's
+            # anchor): a new kind starts from now unless the PATCH gives its own `when`.
+            merged.pop("when", None)
     kind = schedule_kind(merged)
     zone_name = merged.get("timezone") or config.DEFAULT_TIMEZONE
     try:
@@ -91,8 +105,9 @@ def apply_fields(reminder, data, config, now, *, creating):
 
     method = merged.get("method") or config.DEFAULT_METHOD
     try:
-        process = registry().get(method)
-        process.validate(merged.get("params") or {})
+        # Store the canonical name ("api" -> "webhook") so the method filter finds every alias.
+        method = registry().resolve_name(method)
+        registry().get(method).validate(merged.get("params") or {})
     except LookupError:
         errors["method"] = [f"Unknown remind process {method!r}; see GET /processes."]
     except ValidationError as exc:
@@ -130,7 +145,9 @@ def apply_fields(reminder, data, config, now, *, creating):
         validate(spec_for(reminder))
     except ScheduleError as exc:
         raise ValidationFailed({exc.field: [exc.message]}) from None
-    if reminder.status in (None, "scheduled", "completed", "failed") or creating:
+    replan = creating or any(name in data for name in TIMING_FIELDS)
+    if replan and reminder.status in (None, "scheduled", "completed", "failed"):
+        # A paused reminder is planned when it resumes; an untimed edit keeps a due occurrence due.
         plan_first(reminder, now)
     return reminder
 
