@@ -82,7 +82,10 @@ class Config:
         self.TWILIO_PHONE_NUMBER_FROM = env.get("TWILIO_PHONE_NUMBER_FROM", "")
         self.TWILIO_PHONE_NUMBER_TO = env.get("TWILIO_PHONE_NUMBER_TO", "")
         self.DEFAULT_REGION = env.get("DEFAULT_REGION") or "US"
+        # Space/comma-separated URLs (the set "default") or a JSON object of named sets.
         self.APPRISE_URLS = env.get("APPRISE_URLS", "")
+        self.APPRISE_TIMEOUT = _float(env.get("APPRISE_TIMEOUT"), 30)
+        self.TWILIO_TIMEOUT = _float(env.get("TWILIO_TIMEOUT"), 15)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.TESTING = False
         for name, value in overrides.items():

@@ -15,6 +15,10 @@ ALIASES = {"api": "webhook"}
 # "module:Class" so a missing optional dependency names itself clearly.
 BUILTINS = [
     "app.processes.log:LogProcess",
+    "app.processes.webhook:WebhookProcess",
+    "app.processes.email:EmailProcess",
+    "app.processes.sms:SmsProcess",
+    "app.processes.apprise_process:AppriseProcess",
 ]
 
 
