@@ -76,6 +76,8 @@ def install_error_handlers(app):
             message, fields = "Malformed JSON body: the request body is not valid JSON", None
         elif exc.code == 404 and not fields:
             message = "Not found: no such route or id (ids are integers)"
+        elif exc.code == 413:
+            message = f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes"
         # Keep the exception's own headers (Allow on 405, Retry-After on 429), not its HTML type.
         headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
         if isinstance(data, dict):

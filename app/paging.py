@@ -6,6 +6,9 @@ from flask import request
 from app.errors import ValidationFailed
 from app.extensions import db
 
+# Ids are INTEGER columns: 32-bit on PostgreSQL. A larger id cannot exist, and binding one errors.
+MAX_ID = 2**31 - 1
+
 
 def encode_cursor(last_id: int) -> str:
     """An opaque cursor meaning "rows with an id below last_id"."""
@@ -19,7 +22,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "id" or not value.isdigit():
+        if kind != "id" or not value.isdigit() or int(value) > MAX_ID + 1:
             raise ValueError(text)
         return int(value)
     except (ValueError, UnicodeDecodeError):

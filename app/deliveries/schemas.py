@@ -1,6 +1,8 @@
 """Marshmallow schemas of delivery attempts."""
 from marshmallow import Schema, fields, validate
 
+from app.paging import MAX_ID
+
 DELIVERY_STATUS_VALUES = ["pending", "running", "succeeded", "failed", "retrying", "skipped", "missed"]
 
 
@@ -23,7 +25,7 @@ class DeliveryListQuerySchema(Schema):
     """Query of GET /deliveries."""
 
     status = fields.String(validate=validate.OneOf(DELIVERY_STATUS_VALUES))
-    reminder_id = fields.Integer(validate=validate.Range(min=1))
+    reminder_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     since = fields.String(metadata={"description": "ISO 8601 instant: attempts created at or after it"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1))
     cursor = fields.String(validate=validate.Length(max=64))

@@ -39,7 +39,11 @@ class ReminderFieldsSchema(Schema):
     window = fields.Nested(WindowSchema, allow_none=True)
     retry = fields.Nested(RetrySchema, allow_none=True)
     misfire_grace = fields.String(allow_none=True, metadata={"description": DURATION_EXAMPLE})
-    tags = fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=20))
+    # Stored comma-joined for the tag filter, so a comma inside a tag would split it.
+    tags = fields.List(
+        fields.String(validate=[validate.Length(min=1, max=64), validate.Regexp(r"^[^,]*$", error="A tag may not contain a comma.")]),
+        validate=validate.Length(max=20),
+    )
 
     @validates("message")
     def _message_length(self, value, **_kwargs):

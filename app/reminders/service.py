@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 from app.errors import ApiError, ValidationFailed
 from app.extensions import db
 from app.models import Reminder
+from app.paging import MAX_ID
 from app.planning import plan_first, spec_for
 from app.schedule import ScheduleError, format_duration, get_zone, parse_clock, parse_duration, to_instant, validate
 from app.timeutil import from_db, to_db
@@ -22,6 +23,8 @@ def registry():
 
 def scoped_reminder(reminder_id):
     """The caller's reminder with this id, or 404 (another key's reminder does not exist for it)."""
+    if not 0 < reminder_id <= MAX_ID:
+        raise ApiError(404, f"No reminder with id {reminder_id}")
     query = db.select(Reminder).where(Reminder.id == reminder_id, Reminder.deleted_at.is_(None))
     if not g.is_admin:
         query = query.where(Reminder.owner == g.owner)
