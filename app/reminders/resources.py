@@ -128,9 +128,10 @@ class ReminderBatch(MethodView):
         """Create up to 1,000 reminders in one transaction: all or nothing."""
         now = utcnow()
         errors, created, results = {}, [], []
-        fresh = 0
+        by_key = {}  # idempotency_key -> reminder made earlier in this batch
         for index, item in enumerate(data["reminders"]):
-            existing = find_by_idempotency_key(item.get("idempotency_key"))
+            key = item.get("idempotency_key")
+            existing = by_key.get(key) or find_by_idempotency_key(key)
             if existing is not None:
                 results.append(existing)
                 continue
@@ -139,12 +140,13 @@ class ReminderBatch(MethodView):
             except ValidationFailed as exc:
                 errors[str(index)] = exc.fields
                 continue
+            if key:
+                by_key[key] = reminder
             created.append(reminder)
             results.append(reminder)
-            fresh += 1
         if errors:
             raise ValidationFailed({"reminders": errors})
-        check_quota(fresh)
+        check_quota(len(created))
         db.session.add_all(created)
         try:
             db.session.commit()
