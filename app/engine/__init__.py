@@ -1,0 +1,41 @@
+"""The scheduler's engine: plain functions of (session, now, …) — no clock reads, no Flask.
+
+Each function is one short transaction on the given SQLAlchemy Session and commits it.
+`scheduler.py` is the only caller that reads the clock; tests pass any `now`.
+
+- `claim_due` / `claim_manual`: lease what is due and return the `Attempt`s to run.
+- `run_attempt`: deliver one attempt through its remind process (no DB) → `Outcome`.
+- `record_outcome`: write the outcome, guarded by the lease token; reschedule or retry.
+- `renew_leases` / `release`: keep or give back the leases of attempts in flight.
+- `beat` / `forget` / `prune`: heartbeat and retention.
+- `next_due` / `manual_waiting`: the cheap indexed queries the scheduler polls.
+"""
+from app.engine.attempt import Attempt, Outcome, run_attempt
+from app.engine.catchup import CatchUp, catch_up
+from app.engine.claim import claim_due, next_due
+from app.engine.deliveries import Recorded
+from app.engine.housekeeping import beat, forget, prune
+from app.engine.leases import release, renew_leases
+from app.engine.outcome import record_outcome, retry_delay
+from app.engine.triggers import claim_manual, manual_waiting, record_manual
+
+__all__ = [
+    "Attempt",
+    "CatchUp",
+    "Outcome",
+    "Recorded",
+    "beat",
+    "catch_up",
+    "claim_due",
+    "claim_manual",
+    "forget",
+    "manual_waiting",
+    "next_due",
+    "prune",
+    "record_manual",
+    "record_outcome",
+    "release",
+    "renew_leases",
+    "retry_delay",
+    "run_attempt",
+]
