@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 
 from app.processes import netguard
 from app.processes.base import PermanentError, RemindProcess, RetryableError
+from app.timeutil import iso
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_TIMEOUT = 60.0
@@ -122,10 +123,11 @@ class WebhookProcess(RemindProcess):
         payload = b"" if method == "GET" else render_body(params.get("body"), message, context).encode()
         headers = {"User-Agent": "TiffTock", "Content-Type": "application/json"} if payload else {"User-Agent": "TiffTock"}
         headers.update(params.get("headers") or {})
-        headers.update(signature_headers(context.occurrence_id, payload, params.get("secret")))
         for _hop in range(MAX_REDIRECTS + 1):
             self._guard(url)
-            response = self._send(method, url, headers, payload, timeout)
+            # Signed per hop: a redirect may turn the request into a bodiless GET.
+            signed = {**headers, **signature_headers(context.occurrence_id, payload, params.get("secret"))}
+            response = self._send(method, url, signed, payload, timeout)
             with response:
                 status = response.status_code
                 location = response.headers.get("Location")
@@ -135,7 +137,7 @@ class WebhookProcess(RemindProcess):
             next_url = urljoin(url, location)
             if netguard.origin(next_url) != netguard.origin(url):
                 # The user's headers (tokens) were meant for the first host only.
-                headers = {k: v for k, v in headers.items() if not _SENSITIVE_HEADER.search(k) or k.lower() == "webhook-signature"}
+                headers = {k: v for k, v in headers.items() if not _SENSITIVE_HEADER.search(k)}
             if status in (302, 303) or (status == 301 and method == "POST"):
                 # What browsers and requests do: the redirected request becomes a bodiless GET.
                 method, payload = "GET", b""
@@ -160,6 +162,9 @@ class WebhookProcess(RemindProcess):
             )
         except requests.Timeout:
             raise RetryableError(f"timed out after {timeout:g}s calling {where}") from None
+        except requests.exceptions.SSLError:
+            # Often a certificate that is being renewed: worth another try within max_age.
+            raise RetryableError(f"TLS handshake with {where} failed") from None
         except requests.ConnectionError:
             raise RetryableError(f"connection to {where} failed") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader, requests.exceptions.MissingSchema):
@@ -215,7 +220,7 @@ def render_body(template, message, context):
     values = {
         "message": message,
         "reminder_id": context.reminder_id,
-        "scheduled_for": context.scheduled_for.isoformat().replace("+00:00", "Z"),
+        "scheduled_for": iso(context.scheduled_for),  # as the API shows instants
         "occurrence_id": context.occurrence_id,
         "attempt": context.attempt,
         "tags": list(context.reminder.get("tags") or []),

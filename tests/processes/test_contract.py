@@ -1,5 +1,6 @@
 """One contract, checked for every built-in remind process against its real peer on loopback."""
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -122,15 +123,36 @@ def test_secret_params_are_masked(case):
     assert process.validate(json.loads(json.dumps(loaded))) == loaded
 
 
-def test_successful_peer_gives_a_short_detail(case):
+# Loggers of the loopback peers (the test's servers), not of TiffTock or its client libraries.
+PEER_LOGGERS = ("mail.log", "werkzeug", "pytest_httpserver")
+
+
+def sensitive_values(peer):
+    """The message and every param string long enough to be a recipient, token or URL."""
+    values = [MESSAGE]
+    for value in peer.params.values():
+        values.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and len(v) >= 6)
+    return values
+
+
+def assert_nothing_sensitive_logged(caplog, peer):
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(PEER_LOGGERS))
+    for value in sensitive_values(peer):
+        assert value not in logged
+
+
+def test_successful_peer_gives_a_short_detail(case, caplog):
     process, peer = case
+    caplog.set_level(logging.INFO)
     detail = process.remind(MESSAGE, process.validate(peer.params), make_context())
     assert detail is None or (isinstance(detail, str) and 0 < len(detail) <= 200)
     assert MESSAGE not in (detail or "")
+    assert_nothing_sensitive_logged(caplog, peer)
 
 
-def test_failures_are_retryable_or_permanent_only(case):
+def test_failures_are_retryable_or_permanent_only(case, caplog):
     process, peer = case
+    caplog.set_level(logging.INFO)
     if peer.break_it is None:
         assert process.name == "log"  # writing a log line has no failure to provoke
         return
@@ -139,8 +161,10 @@ def test_failures_are_retryable_or_permanent_only(case):
         process.remind(MESSAGE, process.validate(failing), make_context())
     error = caught.value
     assert type(error).__name__ in ("RetryableError", "PermanentError")
-    assert MESSAGE not in str(error)
     assert len(str(error)) <= 300
+    for value in sensitive_values(peer) + sensitive_values(Peer(peer.config, failing)):
+        assert value not in str(error)
+    assert_nothing_sensitive_logged(caplog, peer)
 
 
 def test_unconfigured_channels_fail_permanently_with_a_clear_message():

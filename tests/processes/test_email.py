@@ -119,3 +119,38 @@ def test_invalid_params_are_rejected(params, field):
     with pytest.raises(ValidationError) as caught:
         EmailProcess(make_config()).validate(params)
     assert field in caught.value.messages
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    """A certificate no CA vouches for (made with the openssl command)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is needed to make a test certificate")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=120,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_implicit_tls_verifies_the_certificate(smtp_factory, self_signed):
+    smtp = smtp_factory(ssl_context=self_signed)
+    with pytest.raises(PermanentError, match="not trusted"):
+        send(smtp.config(SMTP_SECURITY="ssl"), to="ann@example.org")
+    assert smtp.handler.envelopes == []
+
+
+def test_starttls_verifies_the_certificate(smtp_factory, self_signed):
+    smtp = smtp_factory(tls_context=self_signed)
+    with pytest.raises(PermanentError, match="not trusted"):
+        send(smtp.config(SMTP_SECURITY="starttls"), to="ann@example.org")
+    assert smtp.handler.envelopes == []

@@ -49,7 +49,7 @@ def test_default_body_and_signature_verify_with_whsec_key(webhook, httpserver):
     assert json.loads(body) == {
         "message": "Take the pills",
         "reminder_id": 7,
-        "scheduled_for": "2026-12-01T08:00:00Z",
+        "scheduled_for": "2026-12-01T08:00:00.000Z",
         "occurrence_id": make_context().occurrence_id,
         "attempt": 1,
         "tags": ["family", "pills"],
@@ -92,7 +92,7 @@ def test_body_template_substitutes_known_placeholders_only(webhook, httpserver):
         "text": "Reminder: Feed {the} cat (#7, try 1)",
         "attempt": 1,
         "tags": ["family", "pills"],
-        "nested": [{"when": "2026-12-01T08:00:00Z", "id": make_context().occurrence_id}, 5, None, True],
+        "nested": [{"when": "2026-12-01T08:00:00.000Z", "id": make_context().occurrence_id}, 5, None, True],
         "untouched": "{message.__class__} {config} {Feed {the} cat} {0}",
     }
 
@@ -195,10 +195,13 @@ def test_redirects_are_followed_and_keep_method_on_307(webhook, httpserver):
     assert verify_standard_webhook(SECRET_BYTES, request.headers, request.get_data())
 
 
-def test_303_turns_into_get(webhook, httpserver):
+def test_303_turns_into_a_signed_bodiless_get(webhook, httpserver):
     httpserver.expect_request("/form", method="POST").respond_with_data("", status=303, headers={"Location": "/done"})
     httpserver.expect_request("/done", method="GET").respond_with_data("ok")
-    assert send(webhook, httpserver.url_for("/form")) == "HTTP 200"
+    assert send(webhook, httpserver.url_for("/form"), secret=WHSEC) == "HTTP 200"
+    request, _ = httpserver.log[-1]
+    assert request.get_data() == b""
+    assert verify_standard_webhook(SECRET_BYTES, request.headers, b"")
 
 
 @pytest.mark.parametrize(
