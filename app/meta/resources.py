@@ -10,6 +10,7 @@ from app.errors import error_response
 from app.extensions import db
 from app.meta.schemas import HealthSchema, ProcessSchema
 from app.models import SchedulerHeartbeat
+from app.security.openapi import ErrorSchema
 from app.timeutil import from_db, to_db, utcnow
 
 blp = Blueprint("meta", __name__, description="Health and remind processes")
@@ -23,7 +24,7 @@ class Health(MethodView):
     """Liveness of the API, the database and the schedulers."""
 
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, description="The database does not answer")
+    @blp.alt_response(503, schema=ErrorSchema, description="The database does not answer")
     def get(self):
         """Report health: 200 when the database answers, with the newest scheduler heartbeat's age."""
         now = utcnow()
