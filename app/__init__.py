@@ -36,12 +36,14 @@ def configure(app, config):
 
 
 def register_extensions(app):
-    """Bind db, migrations, the API and the process registry."""
+    """Bind db, migrations, rate limits and log redaction, the API and the process registry."""
     from app.extensions import api, db, migrate
     from app.notify import install_notify
     from app.processes import ProcessRegistry
+    from app.security import install_security
 
     db.init_app(app)
+    install_security(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}, "security": [{"ApiKeyHeader": []}, {"BearerAuth": []}]})
     app.extensions["tifftock_processes"] = ProcessRegistry(app.config["TIFFTOCK"])

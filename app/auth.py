@@ -43,16 +43,32 @@ def identify(key: str):
     return row.name, False
 
 
+def current_identity():
+    """(owner, is_admin) of this request's key, or None; looked up once per request.
+
+    The rate limiter calls it before `require_key` runs, to count requests per key.
+    """
+    if "tifftock_identity" not in g:
+        key = presented_key()
+        g.tifftock_identity = identify(key) if key else None
+    return g.tifftock_identity
+
+
+def is_public():
+    """Whether this request's route needs no key (unknown routes answer 404 without one)."""
+    return request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None
+
+
 def install_auth(app):
     """Require a valid key on every route except the public ones."""
 
     @app.before_request
     def require_key():
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        if is_public():
             return None
-        key = presented_key()
-        who = identify(key) if key else None
+        who = current_identity()
         if who is None:
+            key = presented_key()
             message = "Missing API key: send X-API-Key or Authorization: Bearer" if not key else "Invalid API key"
             return error_response(401, message, headers={"WWW-Authenticate": 'Bearer realm="tifftock"'})
         g.owner, g.is_admin = who

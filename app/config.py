@@ -63,6 +63,9 @@ class Config:
         self.MIN_INTERVAL_SECONDS = _int(env.get("MIN_INTERVAL_SECONDS"), 60)
         self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "6000 per minute")
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), True)
+        # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: trust none).
+        self.TRUSTED_PROXIES = _int(env.get("TRUSTED_PROXIES"), 0)
         self.WEBHOOK_BLOCK_PRIVATE = _bool(env.get("WEBHOOK_BLOCK_PRIVATE"))
         # Remind processes.
         self.PROCESS_MODULES = _list(env.get("PROCESS_MODULES"))

@@ -1,10 +1,11 @@
 """Unbound extension objects; `create_app` binds them to an app."""
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
 from app import sqlite_setup  # noqa: F401  (registers the SQLite connection pragmas)
+from app.security.limits import make_limiter
+from app.security.openapi import DocumentedApi
 
 
 class Base(DeclarativeBase):
@@ -13,4 +14,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = Api()
+api = DocumentedApi()
+limiter = make_limiter()
