@@ -20,7 +20,7 @@ from app.reminders.schemas import (
     ReminderPatchSchema,
     ReminderSchema,
 )
-from app.reminders.service import apply_fields, new_reminder, registry, scoped_reminder
+from app.reminders.service import apply_fields, new_reminder, registry, scoped_reminder, when_gap_shifted
 from app.reminders.views import occurrence_dict, reminder_dict
 from app.schedule import occurrences
 from app.timeutil import to_db, utcnow
@@ -167,7 +167,11 @@ class ReminderPreviewUnsaved(MethodView):
         """Preview the next n occurrences of an unsaved reminder body."""
         now = utcnow()
         reminder = new_reminder(data, g.owner, config(), now)
-        return preview(reminder, now, query["n"])
+        result = preview(reminder, now, query["n"])
+        if when_gap_shifted(data, reminder):
+            for occurrence in result["occurrences"]:
+                occurrence["dst_shifted"] = True
+        return result
 
 
 @blp.route("/<int:reminder_id>")

@@ -1,4 +1,6 @@
 """Turning validated request data into stored reminders: schedule, params, ownership."""
+from datetime import datetime
+
 from flask import current_app, g
 from marshmallow import ValidationError
 
@@ -7,7 +9,16 @@ from app.extensions import db
 from app.models import Reminder
 from app.paging import MAX_ID
 from app.planning import plan_first, spec_for
-from app.schedule import ScheduleError, format_duration, get_zone, parse_clock, parse_duration, to_instant, validate
+from app.schedule import (
+    ScheduleError,
+    format_duration,
+    get_zone,
+    localize,
+    parse_clock,
+    parse_duration,
+    to_instant,
+    validate,
+)
 from app.timeutil import from_db, to_db
 
 SCHEDULE_FIELDS = ("when", "every", "cron", "rrule")
@@ -153,6 +164,14 @@ def apply_fields(reminder, data, config, now, *, creating):
         # A paused reminder is planned when it resumes; an untimed edit keeps a due occurrence due.
         plan_first(reminder, now)
     return reminder
+
+
+def when_gap_shifted(data, reminder):
+    """Did a one-off's `when`, given as a wall time, fall in a DST gap and move? Only the request text tells."""
+    if reminder.kind != "once" or not data.get("when"):
+        return False
+    wall = datetime.fromisoformat(data["when"].strip())  # already parsed once by apply_fields
+    return wall.tzinfo is None and localize(wall, get_zone(reminder.timezone))[1]
 
 
 def current_values(reminder):
