@@ -8,6 +8,7 @@ A reminder that gives neither uses the `default` set when there is one.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import warnings
@@ -78,12 +79,16 @@ class AppriseProcess(RemindProcess):
 
     def validate(self, params):
         data = super().validate(params)
+        try:
+            sets = parse_sets(self.config.APPRISE_URLS)
+        except ValueError as exc:
+            raise ValidationError({"set": [f"The APPRISE_URLS setting is malformed: {exc}"]}) from None
         if "urls" not in data and "set" not in data:
-            if DEFAULT_SET not in self._sets():
+            if DEFAULT_SET not in sets:
                 raise ValidationError({"urls": ["Give urls or set (APPRISE_URLS has no default set)."]})
             data["set"] = DEFAULT_SET
         if "set" in data:
-            if data["set"] not in self._sets():
+            if data["set"] not in sets:
                 raise ValidationError({"set": [f"No set named {data['set']!r} in APPRISE_URLS."]})
             return data
         bad = [i for i, url in enumerate(data["urls"]) if not _load(url)]
@@ -116,19 +121,15 @@ class AppriseProcess(RemindProcess):
         total = len(urls)
         if result:
             return f"{total} service{'s' if total != 1 else ''} notified"
-        failed = getattr(result, "failed_count", None)
-        failed = total - getattr(result, "success_count", 0) if failed is None else failed + getattr(result, "timeout_count", 0)
+        failed = (result.failed_count + result.timeout_count) or total
         # Apprise cannot tell a bad token from an outage: every failure is retryable.
-        raise RetryableError(f"apprise: {failed or total} of {total} services failed")
-
-    def _sets(self):
-        try:
-            return parse_sets(self.config.APPRISE_URLS)
-        except ValueError as exc:
-            raise PermanentError(f"APPRISE_URLS is malformed: {exc}") from None
+        raise RetryableError(f"apprise: {failed} of {total} services failed")
 
     def _urls_of(self, name):
-        urls = self._sets().get(name)
+        try:
+            urls = parse_sets(self.config.APPRISE_URLS).get(name)
+        except ValueError as exc:
+            raise PermanentError(f"APPRISE_URLS is malformed: {exc}") from None
         if not urls:
             raise PermanentError(f"no Apprise set named {name!r} in APPRISE_URLS")
         return urls
@@ -154,12 +155,24 @@ def _load(url):
 
 def _check_literal(url, block_private):
     # Every service: a literal IP host must not be link-local, metadata, ... (no DNS here).
-    address = netguard.literal_address(_host_of(url) or "")
+    host = _host_of(url)
+    if _scheme(url) in _HTTP_SCHEMES:
+        address = netguard.literal_address(host) if host else None
+    else:
+        # Strict forms only: a Telegram bot id such as 2852039166 is not an integer IPv4 address.
+        address = host if _is_ip(host) else None
     if address:
         problem = netguard.address_problem(address, block_private)
-        host = _host_of(url)
         if problem:
             raise netguard.BlockedAddressError(f"host {host!r} is a {problem} address, which is not allowed")
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_of(url):

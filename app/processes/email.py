@@ -92,7 +92,10 @@ class EmailProcess(RemindProcess):
         security = (cfg.SMTP_SECURITY or "starttls").lower()
         if security not in SECURITY_MODES:
             raise PermanentError("SMTP_SECURITY must be starttls, ssl or none")
-        msg = build_message(cfg.EMAIL_FROM, params, message, context)
+        try:
+            msg = build_message(cfg.EMAIL_FROM, params, message, context)
+        except (ValueError, TypeError, IndexError):
+            raise PermanentError("cannot build the email: check EMAIL_FROM") from None
         recipients = list(dict.fromkeys(_bare(a) for a in params["to"] + list(params.get("cc") or [])))
         try:
             refused = self._send(msg, recipients, security)
@@ -105,7 +108,7 @@ class EmailProcess(RemindProcess):
         except smtplib.SMTPSenderRefused as exc:
             raise _by_code(exc.smtp_code, "SMTP refused the sender") from None
         except smtplib.SMTPNotSupportedError:
-            raise PermanentError("the SMTP server does not support what SMTP_SECURITY / SMTP_USERNAME need") from None
+            raise PermanentError("the SMTP server lacks a needed extension (STARTTLS, AUTH or SMTPUTF8)") from None
         except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected):
             raise RetryableError(f"SMTP connection to {cfg.SMTP_HOST} failed") from None
         except smtplib.SMTPResponseException as exc:

@@ -46,16 +46,6 @@ def make_config(**overrides):
     return Config(**{**BLANK, **overrides})
 
 
-@pytest.fixture
-def config_factory():
-    return make_config
-
-
-@pytest.fixture
-def context():
-    return make_context()
-
-
 def make_context(attempt=1, reminder_id=7):
     """The context of one occurrence of reminder `reminder_id`."""
     return RemindContext(

@@ -99,11 +99,27 @@ def test_blocked_host_at_send_time_is_permanent():
         AppriseProcess(config).remind("hi", {"urls": ["json://localhost:9/x"], "title": ""}, make_context())
 
 
+def test_a_bot_id_that_reads_as_an_integer_address_is_not_blocked():
+    process = AppriseProcess(make_config())
+    assert process.validate({"urls": ["tgram://2852039166:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/12315544/"]})
+    with pytest.raises(ValidationError):
+        process.validate({"urls": ["json://2852039166/x"]})
+
+
 def test_urls_are_secret_and_shown_by_scheme_only():
     process = AppriseProcess(make_config())
     loaded = process.validate({"urls": ["tgram://123456789:abcdefg_hijklmnop/12315544/", "json://localhost/x"]})
     assert process.public_params(loaded)["urls"] == ["tgram://***", "json://***"]
     assert "urls" in process.secret_params
+
+
+def test_malformed_setting_is_a_validation_error_then_permanent():
+    config = make_config(APPRISE_URLS='{"family": 5}')
+    with pytest.raises(ValidationError) as caught:
+        AppriseProcess(config).validate({"set": "family"})
+    assert "set" in caught.value.messages
+    with pytest.raises(PermanentError, match="APPRISE_URLS"):
+        AppriseProcess(config).remind("hi", {"set": "family", "title": ""}, make_context())
 
 
 def test_parse_sets_forms():

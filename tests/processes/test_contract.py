@@ -66,7 +66,17 @@ def _apprise_peer(request):
 
 
 PEERS = {"log": _log_peer, "webhook": _webhook_peer, "email": _email_peer, "sms": _sms_peer, "apprise": _apprise_peer}
-BUILTIN_NAMES = ProcessRegistry(make_config(), use_entry_points=False).names()
+
+
+def _builtin_names():
+    registry = ProcessRegistry(make_config(), use_entry_points=False)
+    try:
+        return registry.names()
+    finally:
+        registry.close()
+
+
+BUILTIN_NAMES = _builtin_names()
 
 
 def test_every_builtin_has_a_contract_peer():
@@ -94,7 +104,11 @@ def test_name_schema_and_description(case):
 
 def test_describe_gives_a_json_schema(case):
     process, _peer = case
-    entry = {item["name"]: item for item in ProcessRegistry(make_config(), use_entry_points=False).describe()}[process.name]
+    registry = ProcessRegistry(make_config(), use_entry_points=False)
+    try:
+        entry = {item["name"]: item for item in registry.describe()}[process.name]
+    finally:
+        registry.close()
     schema = entry["params_schema"]
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False

@@ -91,7 +91,7 @@ def test_connection_refused_is_retryable(closed_port):
 
 
 def test_starttls_required_but_not_offered_is_permanent(smtp):
-    with pytest.raises(PermanentError, match="does not support"):
+    with pytest.raises(PermanentError, match="STARTTLS"):
         send(smtp.config(SMTP_SECURITY="starttls"), to="ann@example.org")
     assert smtp.handler.envelopes == []
 
