@@ -1,4 +1,5 @@
 """Defences around the whole app: per-key rate limits, redacted logs, proxy headers, documented errors."""
+from app.security.limits import install_limits
 from app.security.proxy import install_proxy_fix
 from app.security.redaction import install_redaction
 
@@ -9,7 +10,7 @@ def install_security(app):
 
     install_redaction(app.config["TIFFTOCK"])
     install_proxy_fix(app)
-    limiter.init_app(app)
+    install_limits(app, limiter)
 
 
 __all__ = ["install_redaction", "install_security"]

@@ -5,6 +5,10 @@ much it allows are read from the running app per request, so each app keeps its 
 """
 from flask import current_app, request
 from flask_limiter import Limit, Limiter
+from limits import parse_many
+from limits.errors import ConfigurationError
+
+from app.security.redaction import redact
 
 # Routes never rate limited: a monitor polling health must not be locked out by a busy key.
 EXEMPT_ENDPOINTS = {"meta.Health"}
@@ -52,3 +56,20 @@ def make_limiter():
         headers_enabled=True,
         key_prefix="tifftock",
     )
+
+
+def install_limits(app, limiter):
+    """Bind `limiter` to the app; a bad RATELIMIT_DEFAULT or RATELIMIT_STORAGE_URI stops the start with a reason."""
+    value = app.config["RATELIMIT_DEFAULT"]
+    try:
+        if value:
+            parse_many(value)
+    except ValueError:
+        raise RuntimeError(
+            f"TiffTock will not start: RATELIMIT_DEFAULT {value!r} is not a rate limit (e.g. '6000 per minute')"
+        ) from None
+    try:
+        limiter.init_app(app)
+    except ConfigurationError as exc:
+        # The message may quote the URI: keep a password in it out of the output.
+        raise RuntimeError(f"TiffTock will not start: RATELIMIT_STORAGE_URI: {redact(str(exc))}") from None
