@@ -33,16 +33,27 @@ BAD_HEADERS = [
 ]
 
 
-@pytest.mark.parametrize("method, path", PROTECTED)
-@pytest.mark.parametrize("headers", BAD_HEADERS)
-def test_protected_routes_answer_401_json(client, admin, make_reminder, count_rows, method, path, headers):
-    reminder = make_reminder()
+def assert_refused(client, method, path, headers):
+    """The request gets a 401 JSON body that says what is wrong with the key."""
     response = getattr(client, method)(path, json={"message": "x", "when": "2099-01-01T00:00:00Z"}, headers=headers)
     assert response.status_code == 401
     assert response.is_json and "API key" in response.get_json()["error"]
     assert "WWW-Authenticate" in response.headers
+
+
+@pytest.mark.parametrize("method, path", PROTECTED)
+def test_every_protected_route_refuses_a_missing_or_wrong_key(client, admin, make_reminder, count_rows, method, path):
+    reminder = make_reminder()
+    for headers in ({}, {"X-API-Key": "wrong-key-0123456789abcdef"}, {"Authorization": "Bearer wrong-key-0123456789"}):
+        assert_refused(client, method, path, headers)
     assert count_rows() == 1
     assert client.get(f"/reminders/{reminder['id']}", headers=admin).get_json() == reminder
+
+
+@pytest.mark.parametrize("headers", BAD_HEADERS)
+def test_bad_key_forms_are_refused(client, count_rows, headers):
+    assert_refused(client, "post", "/reminders", headers)
+    assert count_rows() == 0
 
 
 @pytest.mark.parametrize(
