@@ -28,8 +28,8 @@ PATTERNS = (
     # Named keys from `flask keys create`.
     (re.compile(r"\btt_[A-Za-z0-9_\-]{8,}"), "tt_[redacted]"),
     (re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)+"), "[email]"),
-    # E.164-looking phone numbers, with or without separators: +15551234567, +49 30 1234567.
-    (re.compile(r"(?<![\w+])\+[1-9](?:[ .\-]?\d){6,14}(?!\d)"), "[phone]"),
+    # E.164-looking phone numbers, with or without separators: +15551234567, +49 30 1234567, +1 (555) 765-4321.
+    (re.compile(r"(?<![\w+])\+[1-9](?:[ .\-()]{0,2}\d){6,14}(?!\d)"), "[phone]"),
 )
 
 _lock = threading.Lock()
