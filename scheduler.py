@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import logging
 import os
+import queue
 import random
 import signal
 import socket
@@ -33,7 +34,7 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from app.config import Config, engine_options  # noqa: E402
 from app.engine import (  # noqa: E402
+    Outcome,
     beat,
     claim_due,
     claim_manual,
@@ -55,7 +57,7 @@ from app.engine import (  # noqa: E402
     manual_waiting,
     next_due,
     prune,
-    record_outcome,
+    record_outcomes,
     release,
     renew_leases,
     run_attempt,
@@ -72,6 +74,10 @@ RETRY_SOON = timedelta(milliseconds=20)
 RETRY_AFTER_ERROR = timedelta(seconds=1)
 # --once rounds at most (each round: claim what is due, wait for the attempts).
 ONCE_ROUNDS = 1000
+# Outcomes written in one transaction at most (they queue up in a burst).
+RECORD_BATCH = 100
+RECORD_TRIES = 3
+_STOP = object()
 
 
 def describe(exc):
@@ -102,7 +108,10 @@ class Scheduler:
         self.started_at = utcnow()
         self.stopping = threading.Event()
         self.state = threading.Lock()  # guards the fields below
-        self.inflight = {}  # delivery_id -> (Attempt, Future, claimed_at)
+        self.inflight = {}  # delivery_id -> (Attempt, claimed_at): claimed, outcome not yet recorded
+        self.futures = set()  # attempts running on a worker
+        self.results = queue.SimpleQueue()  # (Attempt, Outcome, finished_at) for the recorder
+        self.recorder = threading.Thread(target=self.record_loop, name="recorder", daemon=True)
         self.armed = None  # when the tick job is set to run, or None
         self.saturated = False  # a tick stopped claiming for want of workers
         self.manual_pending = True  # look for manual triggers on the next tick
@@ -156,6 +165,7 @@ class Scheduler:
                 self.saturated = free <= 0
             if free <= 0:
                 break
+            free = min(free, self.config.CLAIM_BATCH)
             now = utcnow()
             attempts = []
             with self.session() as session:
@@ -231,33 +241,74 @@ class Scheduler:
             attempt.reminder_id, attempt.delivery_id, attempt.attempt, attempt.manual, iso(attempt.scheduled_for), late,
         )
         with self.state:
+            self.inflight[attempt.delivery_id] = (attempt, now)
             future = self.workers.submit(self.work, attempt)
-            self.inflight[attempt.delivery_id] = (attempt, future, now)
+            self.futures.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future):
+        with self.state:
+            self.futures.discard(future)
 
     def work(self, attempt):
-        """Deliver, then record the outcome (a worker thread)."""
+        """Deliver (a worker thread); the recorder writes the outcome."""
         try:
             outcome = run_attempt(attempt, self.registry)
-            now = utcnow()
-            with self.session() as session:
-                recorded = record_outcome(session, now, attempt, outcome, self.config, rng=self.rng)
+        except BaseException as exc:  # run_attempt catches Exception; this is SystemExit & co
+            outcome = Outcome("retryable", error=type(exc).__name__)
+        self.results.put((attempt, outcome, utcnow()))
+
+    def record_loop(self):
+        """Write outcomes as they come, many per transaction when they queue up (a thread)."""
+        while True:
+            item = self.results.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            while len(batch) < RECORD_BATCH:
+                try:
+                    item = self.results.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    self.results.put(_STOP)
+                    break
+                batch.append(item)
+            self.record(batch)
+
+    def record(self, batch):
+        """Record a batch of outcomes; on a database error try again, then leave it to the lease."""
+        recorded = None
+        for attempt_no in range(1, RECORD_TRIES + 1):
+            try:
+                with self.session() as session:
+                    recorded = record_outcomes(session, batch, self.config, rng=self.rng)
+                break
+            except Exception as exc:
+                log.error("event=record_failed attempts=%d try=%d error=%s", len(batch), attempt_no, describe(exc))
+                if attempt_no < RECORD_TRIES and not self.stopping.is_set():
+                    time.sleep(attempt_no)
+        due = []
+        for (attempt, outcome, _finished), result in zip(batch, recorded or [None] * len(batch)):
+            if result is None:
+                continue  # not recorded: the lease expires and the attempt is taken up again
             log.info(
                 "event=%s reminder_id=%s delivery_id=%s attempt=%s%s%s%s",
-                recorded.delivery_status, attempt.reminder_id, attempt.delivery_id, attempt.attempt,
+                result.delivery_status, attempt.reminder_id, attempt.delivery_id, attempt.attempt,
                 f" error={outcome.error!r}" if outcome.error else "",
-                f" next_run_at={iso(recorded.next_run_at)}" if recorded.next_run_at else "",
-                " stale=true" if recorded.stale else "",
+                f" next_run_at={iso(result.next_run_at)}" if result.next_run_at else "",
+                " stale=true" if result.stale else "",
             )
-            if recorded.next_run_at is not None:
-                self.note_due(recorded.next_run_at)
-        except Exception as exc:  # the lease expires and the attempt is taken up again
-            log.error("event=record_failed reminder_id=%s delivery_id=%s error=%s", attempt.reminder_id, attempt.delivery_id, describe(exc))
-        finally:
-            with self.state:
+            if result.next_run_at is not None:
+                due.append(result.next_run_at)
+        with self.state:
+            for attempt, _outcome, _finished in batch:
                 self.inflight.pop(attempt.delivery_id, None)
-                wake = self.saturated
-            if wake and not self.stopping.is_set():
-                self.tick()
+            wake = self.saturated
+        if due:
+            self.note_due(min(due))
+        if wake and not self.stopping.is_set():
+            self.tick()
 
     def note_due(self, when):
         """A reminder is due at `when`: wake then if that is earlier than the armed tick."""
@@ -281,7 +332,7 @@ class Scheduler:
         now = utcnow()
         horizon = now - timedelta(seconds=self.config.LEASE_SECONDS / 3)
         with self.state:
-            slow = [attempt for attempt, _future, claimed in self.inflight.values() if claimed <= horizon]
+            slow = [attempt for attempt, claimed in self.inflight.values() if claimed <= horizon]
         if not slow:
             return
         try:
@@ -307,6 +358,7 @@ class Scheduler:
         """Run until stopped; returns the exit status."""
         self.check_database()
         self.heartbeat()
+        self.recorder.start()
         now = utcnow()
         every = {
             self.poll: self.config.POLL_SECONDS,
@@ -326,18 +378,14 @@ class Scheduler:
         """Handle what is due now (waiting for those attempts), prune, exit."""
         self.check_database()
         self.heartbeat()
+        self.recorder.start()
         self.log_start("once")
         start = utcnow()
         for _round in range(ONCE_ROUNDS):
             self.manual_pending = True
-            with self.tick_lock:
-                self.claim()
-            while not self.stopping.is_set():
-                with self.state:
-                    futures = [future for _a, future, _c in self.inflight.values()]
-                if not futures:
-                    break
-                wait(futures, timeout=0.2)
+            self.tick()
+            while self.inflight and not self.stopping.is_set():
+                time.sleep(0.05)  # recorded outcomes tick again while more is due
             if self.stopping.is_set():
                 break
             with self.session() as session:
@@ -376,15 +424,18 @@ class Scheduler:
     def finish(self):
         """Let attempts in flight finish within the grace period, release the rest; returns 0."""
         self.stopping.set()
+        deadline = time.monotonic() + self.config.SHUTDOWN_GRACE_SECONDS
         with self.tick_lock:
             pass  # a tick in progress has handed over what it claimed
+        if self.inflight:
+            log.info("event=draining in_flight=%d grace_seconds=%s", len(self.inflight), self.config.SHUTDOWN_GRACE_SECONDS)
+        while self.inflight and time.monotonic() < deadline:
+            time.sleep(0.05)  # workers finish, the recorder writes their outcomes
+        self.results.put(_STOP)
+        if self.recorder.is_alive():
+            self.recorder.join(timeout=max(deadline - time.monotonic(), 5))
         with self.state:
-            futures = [future for _a, future, _c in self.inflight.values()]
-        if futures:
-            log.info("event=draining in_flight=%d grace_seconds=%s", len(futures), self.config.SHUTDOWN_GRACE_SECONDS)
-            wait(futures, timeout=self.config.SHUTDOWN_GRACE_SECONDS)
-        with self.state:
-            unfinished = [attempt for attempt, _f, _c in self.inflight.values()]
+            unfinished = [attempt for attempt, _claimed in self.inflight.values()]
             self.inflight.clear()
         released = 0
         try:
@@ -397,9 +448,10 @@ class Scheduler:
         for attempt in unfinished:
             log.warning("event=released reminder_id=%s delivery_id=%s attempt=%s", attempt.reminder_id, attempt.delivery_id, attempt.attempt)
         self.workers.shutdown(wait=False, cancel_futures=True)
-        self.registry.close()
+        self.unfinished = len(unfinished) + len(self.futures)
+        if not self.unfinished:
+            self.registry.close()
         self.db.dispose()
-        self.unfinished = len(unfinished)
         log.info("event=stopped scheduler_id=%s released=%d", self.id, released)
         return 0
 

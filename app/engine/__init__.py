@@ -5,7 +5,7 @@ Each function is one short transaction on the given SQLAlchemy Session and commi
 
 - `claim_due` / `claim_manual`: lease what is due and return the `Attempt`s to run.
 - `run_attempt`: deliver one attempt through its remind process (no DB) → `Outcome`.
-- `record_outcome`: write the outcome, guarded by the lease token; reschedule or retry.
+- `record_outcomes` / `record_outcome`: write outcomes (a batch in one transaction), guarded by the lease token; reschedule or retry.
 - `renew_leases` / `release`: keep or give back the leases of attempts in flight.
 - `beat` / `forget` / `prune`: heartbeat and retention.
 - `next_due` / `manual_waiting`: the cheap indexed queries the scheduler polls.
@@ -16,7 +16,7 @@ from app.engine.claim import claim_due, next_due
 from app.engine.deliveries import Recorded
 from app.engine.housekeeping import beat, forget, prune
 from app.engine.leases import release, renew_leases
-from app.engine.outcome import record_outcome, retry_delay
+from app.engine.outcome import record_outcome, record_outcomes, retry_delay
 from app.engine.triggers import claim_manual, manual_waiting, record_manual
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "prune",
     "record_manual",
     "record_outcome",
+    "record_outcomes",
     "release",
     "renew_leases",
     "retry_delay",

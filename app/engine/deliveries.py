@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from app.models import Delivery
 from app.timeutil import to_db
@@ -37,18 +37,34 @@ def new_row(reminder, now, scheduled_for, status, *, attempt=0, detail=None):
     )
 
 
-def finish_delivery(session, now, attempt, outcome, status, *, extra_where=()):
-    """Write an outcome onto the attempt's delivery row (by id); returns how many rows matched."""
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.id == attempt.delivery_id, *extra_where)
-        .values(
-            status=status,
-            finished_at=to_db(now),
-            error=None if outcome.succeeded else outcome.error,
-            detail=outcome.detail,
-            lease_expires_at=None,
-        ),
-        execution_options={"synchronize_session": False},
+def finished_row(attempt, outcome, status, now):
+    """The values `finish_deliveries` writes onto an attempt's delivery row."""
+    return {
+        "b_id": attempt.delivery_id,
+        "b_status": status,
+        "b_finished_at": to_db(now),
+        "b_error": None if outcome.succeeded else outcome.error,
+        "b_detail": outcome.detail,
+    }
+
+
+_FINISH = (
+    update(Delivery.__table__)
+    .where(Delivery.__table__.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        finished_at=bindparam("b_finished_at"),
+        error=bindparam("b_error"),
+        detail=bindparam("b_detail"),
+        lease_expires_at=None,
     )
-    return result.rowcount
+)
+
+
+def finish_deliveries(session, rows, *, extra_where=()):
+    """Write outcomes (`finished_row` dicts) onto their delivery rows by id, in one executemany;
+    returns how many rows matched (with `extra_where`, e.g. a lease token, for a single row)."""
+    if not rows:
+        return 0
+    statement = _FINISH.where(*extra_where) if extra_where else _FINISH
+    return session.connection().execute(statement, rows if len(rows) > 1 else rows[0]).rowcount

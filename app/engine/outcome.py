@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from app.engine.attempt import Attempt, Outcome
-from app.engine.deliveries import Recorded, finish_delivery
-from app.engine.triggers import record_manual
+from app.engine.deliveries import Recorded, finish_deliveries, finished_row
+from app.engine.triggers import apply_manual
 from app.models import Reminder
 from app.planning import apply_occurrence, plan_next, retry_settings
 from app.timeutil import from_db, to_db
@@ -29,31 +29,54 @@ def retry_delay(attempt: int, backoff: timedelta, retry_after: float | None = No
 
 
 def record_outcome(session, now: datetime, attempt: Attempt, outcome: Outcome, config, *, rng=random) -> Recorded:
-    """Record an attempt's outcome (its delivery row by id; the reminder only under its lease token); commits.
+    """Record one attempt's outcome at `now`; see `record_outcomes`. Commits."""
+    return record_outcomes(session, [(attempt, outcome, now)], config, rng=rng)[0]
 
-    A stale attempt (the lease was taken over, or the reminder paused, changed or deleted
-    meanwhile) still records what happened on its delivery row but leaves the reminder alone.
+
+def record_outcomes(session, results, config, *, rng=random) -> list[Recorded]:
+    """Record `(attempt, outcome, finished_at)` results in one short transaction; commits.
+
+    Each delivery row is written by its id; a reminder is changed only while it still
+    holds the attempt's lease token. A stale attempt (the lease was taken over, or the
+    reminder was paused, re-timed or deleted meanwhile) still records what happened on
+    its delivery row but leaves the reminder alone. Success: runs + 1 and the next
+    occurrence (a one-off completes). Failure: a retry with backoff while attempts and
+    max_age allow, else the occurrence fails (a one-off fails, a recurring one goes on).
     """
-    if attempt.manual:
-        return record_manual(session, now, attempt, outcome)
-    reminder = session.scalars(
-        select(Reminder)
-        .where(Reminder.id == attempt.reminder_id, Reminder.lease_token == attempt.lease_token)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if reminder is None:
-        status = "succeeded" if outcome.succeeded else "failed"
-        finish_delivery(session, now, attempt, outcome, status)
-        session.commit()
-        return Recorded(status, stale=True)
+    reminders = {}
+    ids = {attempt.reminder_id for attempt, _outcome, _now in results if not attempt.manual}
+    if ids:
+        rows = session.scalars(
+            select(Reminder).where(Reminder.id.in_(ids)).with_for_update().execution_options(populate_existing=True)
+        )
+        reminders = {reminder.id: reminder for reminder in rows}
+    recorded, finished = [], []
+    for attempt, outcome, now in results:
+        if attempt.manual:
+            recorded.append(apply_manual(session, now, attempt, outcome))
+            continue
+        reminder = reminders.get(attempt.reminder_id)
+        if reminder is None or reminder.lease_token != attempt.lease_token:
+            status = "succeeded" if outcome.succeeded else "failed"
+            recorded.append(Recorded(status, stale=True))
+        else:
+            status = _apply(reminder, attempt, outcome, now, config, rng)
+            recorded.append(Recorded(status, reminder_status=reminder.status, next_run_at=from_db(reminder.next_run_at)))
+        finished.append(finished_row(attempt, outcome, status, now))
+    session.flush()
+    finish_deliveries(session, finished)
+    session.commit()
+    return recorded
 
+
+def _apply(reminder, attempt, outcome, now, config, rng):
+    """Move the leased reminder on after the attempt; returns the delivery row's status."""
     occurrence = from_db(reminder.occurrence_at)
     reminder.updated_at = to_db(now)
+    reminder.last_delivery_id = attempt.delivery_id
     if outcome.succeeded:
         status = "succeeded"
         reminder.runs = (reminder.runs or 0) + 1
-        reminder.last_delivery_id = attempt.delivery_id
         plan_next(reminder, occurrence)
     else:
         max_attempts, backoff, max_age = retry_settings(reminder, config)
@@ -62,7 +85,6 @@ def record_outcome(session, now: datetime, attempt: Attempt, outcome: Outcome, c
             next_try = now + retry_delay(reminder.attempt, backoff, outcome.retry_after, rng=rng)
             if next_try > occurrence + max_age:
                 next_try = None
-        reminder.last_delivery_id = attempt.delivery_id
         if next_try is not None:
             status = "retrying"
             reminder.next_run_at = to_db(next_try)
@@ -76,7 +98,4 @@ def record_outcome(session, now: datetime, attempt: Attempt, outcome: Outcome, c
                 plan_next(reminder, occurrence)
     if reminder.status in ("completed", "failed"):
         reminder.finished_at = to_db(now)
-    finish_delivery(session, now, attempt, outcome, status)
-    session.commit()
-    return Recorded(status, reminder_status=reminder.status, next_run_at=from_db(reminder.next_run_at))
-
+    return status

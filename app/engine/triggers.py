@@ -7,7 +7,7 @@ from sqlalchemy import and_, case, or_, select, update
 
 from app.engine.attempt import Attempt
 from app.engine.claim import new_token
-from app.engine.deliveries import Recorded, finish_delivery
+from app.engine.deliveries import Recorded, finish_deliveries, finished_row
 from app.models import Delivery, Reminder
 from app.timeutil import from_db, to_db
 
@@ -86,14 +86,20 @@ def claim_manual(session, now: datetime, *, scheduler_id: str, lease_seconds: fl
 
 
 def record_manual(session, now: datetime, attempt: Attempt, outcome) -> Recorded:
-    """Record a manual attempt: succeeded or failed (one attempt, no retries); commits.
+    """Record a manual attempt: succeeded or failed (one attempt, no retries); commits."""
+    recorded = apply_manual(session, now, attempt, outcome)
+    session.commit()
+    return recorded
+
+
+def apply_manual(session, now: datetime, attempt: Attempt, outcome) -> Recorded:
+    """Write a manual attempt's outcome in the caller's transaction.
 
     Only while this claim still holds the row's lease; the reminder gets last_delivery_id.
     """
     status = "succeeded" if outcome.succeeded else "failed"
-    matched = finish_delivery(session, now, attempt, outcome, status, extra_where=(Delivery.lease_token == attempt.lease_token,))
-    if not matched:
-        session.commit()
+    row = finished_row(attempt, outcome, status, now)
+    if not finish_deliveries(session, [row], extra_where=(Delivery.__table__.c.lease_token == attempt.lease_token,)):
         return Recorded(status, stale=True)
     session.execute(
         update(Reminder)
@@ -104,5 +110,4 @@ def record_manual(session, now: datetime, attempt: Attempt, outcome) -> Recorded
         .values(last_delivery_id=attempt.delivery_id, updated_at=Reminder.updated_at),
         execution_options={"synchronize_session": False},
     )
-    session.commit()
     return Recorded(status)

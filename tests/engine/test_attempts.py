@@ -132,3 +132,23 @@ def test_claim_takes_at_most_limit_in_due_order(driver, client, admin):
     rest = driver.claim(now, limit=100)
     assert len(rest) == 6 and not {a.reminder_id for a in first} & {a.reminder_id for a in rest}
     assert driver.claim(now, limit=100) == []
+
+
+def test_a_batch_of_outcomes_is_recorded_in_one_transaction(driver, session, config, make_reminder, client, admin):
+    from app.engine import record_outcomes
+
+    ok = make_reminder(when=W)["id"]
+    flaky = make_reminder(when=W, every="PT1H", method="script", params={"outcomes": ["retry"]}, retry={"backoff": "PT1S"})["id"]
+    paused = make_reminder(when=W, every="PT1H")["id"]
+    manual = make_reminder(when="2031-01-01T00:00:00Z")["id"]
+    client.post(f"/reminders/{manual}/trigger", headers=admin)
+    attempts = {a.reminder_id: a for a in driver.claim(at(W))}
+    assert set(attempts) == {ok, flaky, paused, manual}
+    client.post(f"/reminders/{paused}/pause", headers=admin)
+    results = [(a, run_attempt(a, driver.registry), at(W) + timedelta(seconds=2)) for a in attempts.values()]
+    recorded = dict(zip(attempts, record_outcomes(session, results, config, rng=Middle())))
+    assert recorded[ok].reminder_status == "completed"
+    assert recorded[flaky].delivery_status == "retrying" and recorded[flaky].next_run_at == at(W) + timedelta(seconds=3)
+    assert recorded[paused].stale and recorded[manual].delivery_status == "succeeded"
+    assert [d.status for d in driver.deliveries(paused)] == ["succeeded"]
+    assert driver.reminder(manual).last_delivery_id == attempts[manual].delivery_id
