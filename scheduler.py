@@ -54,14 +54,15 @@ from app.engine import (  # noqa: E402
     claim_due,
     claim_manual,
     forget,
-    manual_waiting,
     next_due,
+    peek,
     prune,
     record_outcomes,
     release,
     renew_leases,
     run_attempt,
 )
+from app.notify import CHANNEL  # noqa: E402
 from app.processes import ProcessRegistry  # noqa: E402
 from app.timeutil import iso, utcnow  # noqa: E402
 
@@ -78,6 +79,8 @@ ONCE_ROUNDS = 1000
 RECORD_BATCH = 100
 RECORD_TRIES = 3
 _STOP = object()
+# On PostgreSQL the API NOTIFYs on every change; poll at most this often in answer.
+NOTIFY_DEBOUNCE = 0.05
 
 
 def describe(exc):
@@ -216,11 +219,11 @@ class Scheduler:
         now = utcnow()
         try:
             with self.session() as session:
-                due = next_due(session)
-                manual = manual_waiting(session, now)
+                seen = peek(session, now)
         except Exception as exc:
             log.error("event=poll_failed error=%s", describe(exc))
             return
+        due, manual = seen.next_due, seen.manual_waiting
         if manual:
             self.manual_pending = True
         if manual or (due is not None and due <= now):
@@ -230,6 +233,32 @@ class Scheduler:
                 changed = due != self.armed
             if changed:
                 self.arm(due)
+
+    def listen(self):
+        """PostgreSQL: poll as soon as the API NOTIFYs a change (a thread; the timed poll stays as a fallback)."""
+        import psycopg
+
+        url = self.db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    log.info("event=listening channel=%s", CHANNEL)
+                    self._relay(connection)
+            except Exception as exc:  # the database restarted: connect again
+                if not self.stopping.is_set():
+                    log.warning("event=listen_failed error=%s", describe(exc))
+                    self.stopping.wait(5)
+
+    def _relay(self, connection):
+        pending, last = False, 0.0
+        while not self.stopping.is_set():
+            timeout = max(last + NOTIFY_DEBOUNCE - time.monotonic(), 0) if pending else 1.0
+            for _notify in connection.notifies(timeout=timeout, stop_after=1):
+                pending = True
+            if pending and time.monotonic() - last >= NOTIFY_DEBOUNCE:
+                pending, last = False, time.monotonic()
+                self.poll()
 
     # --- attempts ------------------------------------------------------------------------
 
@@ -359,6 +388,8 @@ class Scheduler:
         self.check_database()
         self.heartbeat()
         self.recorder.start()
+        if self.db.dialect.name == "postgresql":
+            threading.Thread(target=self.listen, name="listen", daemon=True).start()
         now = utcnow()
         every = {
             self.poll: self.config.POLL_SECONDS,
@@ -389,9 +420,8 @@ class Scheduler:
             if self.stopping.is_set():
                 break
             with self.session() as session:
-                due = next_due(session)
-                manual = manual_waiting(session, utcnow())
-            if not manual and (due is None or due > start):
+                seen = peek(session, utcnow())
+            if not seen.manual_waiting and (seen.next_due is None or seen.next_due > start):
                 break
         if not self.stopping.is_set():
             self.prune()

@@ -8,7 +8,7 @@ Each function is one short transaction on the given SQLAlchemy Session and commi
 - `record_outcomes` / `record_outcome`: write outcomes (a batch in one transaction), guarded by the lease token; reschedule or retry.
 - `renew_leases` / `release`: keep or give back the leases of attempts in flight.
 - `beat` / `forget` / `prune`: heartbeat and retention.
-- `next_due` / `manual_waiting`: the cheap indexed queries the scheduler polls.
+- `peek` (= `next_due` + `manual_waiting` in one statement): what the scheduler polls.
 """
 from app.engine.attempt import Attempt, Outcome, run_attempt
 from app.engine.catchup import CatchUp, catch_up
@@ -16,6 +16,7 @@ from app.engine.claim import claim_due, next_due
 from app.engine.deliveries import Recorded
 from app.engine.housekeeping import beat, forget, prune
 from app.engine.leases import release, renew_leases
+from app.engine.poll import Peek, peek
 from app.engine.outcome import record_outcome, record_outcomes, retry_delay
 from app.engine.triggers import claim_manual, manual_waiting, record_manual
 
@@ -23,6 +24,7 @@ __all__ = [
     "Attempt",
     "CatchUp",
     "Outcome",
+    "Peek",
     "Recorded",
     "beat",
     "catch_up",
@@ -31,6 +33,7 @@ __all__ = [
     "forget",
     "manual_waiting",
     "next_due",
+    "peek",
     "prune",
     "record_manual",
     "record_outcome",

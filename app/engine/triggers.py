@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.sql.elements import BindParameter
 
 from app.engine.attempt import Attempt
 from app.engine.claim import new_token
@@ -14,20 +15,22 @@ from app.timeutil import from_db, to_db
 DELETED = "the reminder was deleted before the trigger ran"
 
 
-def _waiting(now):
-    """Manual rows waiting for a scheduler: pending, or running under an expired lease."""
+def waiting(now):
+    """Manual rows waiting for a scheduler: pending, or running under an expired lease.
+
+    `now` is a datetime or a bindparam. Written so SQLite searches ix_deliveries_manual_status
+    for both statuses instead of every manual row ever made.
+    """
     return and_(
         Delivery.manual.is_(True),
-        or_(
-            Delivery.status == "pending",
-            and_(Delivery.status == "running", Delivery.lease_expires_at <= to_db(now)),
-        ),
+        Delivery.status.in_(("pending", "running")),
+        or_(Delivery.status == "pending", Delivery.lease_expires_at <= (now if isinstance(now, BindParameter) else to_db(now))),
     )
 
 
 def manual_waiting(session, now: datetime) -> bool:
     """Is a manual trigger waiting to be claimed? (indexed on (manual, status))."""
-    found = session.scalar(select(Delivery.id).where(_waiting(now)).limit(1))
+    found = session.scalar(select(Delivery.id).where(waiting(now)).limit(1))
     session.commit()
     return found is not None
 
@@ -43,7 +46,7 @@ def claim_manual(session, now: datetime, *, scheduler_id: str, lease_seconds: fl
         return []
     token = new_token()
     expires = to_db(now + timedelta(seconds=lease_seconds))
-    due = select(Delivery.id).where(_waiting(now)).order_by(Delivery.id).limit(limit)
+    due = select(Delivery.id).where(waiting(now)).order_by(Delivery.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True).cte("due_manual")
         statement = update(Delivery).where(Delivery.id == due.c.id)

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.engine import beat, claim_manual, forget, manual_waiting, next_due, prune
+from app.engine import Peek, beat, claim_manual, forget, manual_waiting, next_due, peek, prune
 from app.engine.triggers import DELETED
 from app.models import Delivery, Reminder, SchedulerHeartbeat
 from tests.engine.conftest import at
@@ -67,12 +67,17 @@ def test_trigger_of_a_reminder_deleted_while_claimed_is_not_run(driver, make_rem
 
 
 def test_next_due_is_the_earliest_scheduled(driver, make_reminder, session, client, admin):
-    assert next_due(session) is None
+    assert next_due(session) is None and peek(session, at(W)) == Peek(None, False)
     make_reminder(when="2030-01-02T00:00:00Z")
     early = make_reminder(when=W)["id"]
     assert next_due(session) == at(W)
     client.post(f"/reminders/{early}/pause", headers=admin)
     assert next_due(session) == at("2030-01-02T00:00:00Z")
+    trigger(client, admin, early)
+    assert peek(session, at(W)) == Peek(at("2030-01-02T00:00:00Z"), True)
+    [attempt] = claim_manual(session, at(W), scheduler_id="s", lease_seconds=10, limit=5)
+    assert peek(session, at(W) + timedelta(seconds=9)).manual_waiting is False
+    assert peek(session, at(W) + timedelta(seconds=10)).manual_waiting is True  # its lease expired
 
 
 def test_heartbeat_upserts_one_row_per_scheduler(session):
