@@ -1,7 +1,7 @@
 """JSON error responses for every failure: validation, HTTP errors and crashes."""
 import logging
 
-from flask import jsonify
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("tifftock.api")
@@ -36,6 +36,12 @@ def describe_fields(fields, prefix=""):
             messages = value if isinstance(value, list) else [value]
             parts.append(f"{path}: {' '.join(str(m).rstrip('.') for m in messages)}")
     return "; ".join(part for part in parts if part)
+
+
+def require_json_body():
+    """415 for a body that is not sent as JSON: otherwise it reads as empty and every field seems missing."""
+    if request.content_length and not request.is_json:
+        raise ApiError(415, "Send the body as JSON with the header Content-Type: application/json")
 
 
 def error_response(status, message, fields=None, headers=None):

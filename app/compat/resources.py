@@ -3,6 +3,7 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app.errors import require_json_body
 from app.extensions import db
 from app.reminders.resources import cancel, check_quota, location
 from app.reminders.schemas import ReminderSchema
@@ -12,6 +13,7 @@ from app.compat.schemas import CreatedV1Schema, RemindV1Schema
 from app.timeutil import utcnow
 
 blp = Blueprint("compat", __name__, description="TiffTock 1 compatibility")
+blp.before_request(require_json_body)
 
 
 @blp.route("/remind")

@@ -1,8 +1,10 @@
 """TiffTock 1 request and response shapes."""
 from marshmallow import Schema, fields, validate
 
+from app.reminders.schemas import RequestSchema
 
-class RemindV1Schema(Schema):
+
+class RemindV1Schema(RequestSchema):
     """Body of TiffTock 1's POST /remind."""
 
     when = fields.String(required=True)

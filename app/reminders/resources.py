@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.deliveries.schemas import DeliveryListQuerySchema, DeliverySchema
 from app.deliveries.views import delivery_dict
-from app.errors import ApiError, ValidationFailed
+from app.errors import ApiError, ValidationFailed, require_json_body
 from app.extensions import db
 from app.models import Delivery, Reminder
 from app.paging import link_header, page
@@ -19,6 +19,7 @@ from app.reminders.schemas import (
     ReminderListQuerySchema,
     ReminderPatchSchema,
     ReminderSchema,
+    has_nul,
 )
 from app.reminders.service import apply_fields, new_reminder, registry, scoped_reminder, when_gap_shifted
 from app.reminders.views import occurrence_dict, reminder_dict
@@ -26,6 +27,7 @@ from app.schedule import occurrences
 from app.timeutil import to_db, utcnow
 
 blp = Blueprint("reminders", __name__, url_prefix="/reminders", description="Create and manage reminders")
+blp.before_request(require_json_body)
 
 
 def config():
@@ -50,6 +52,14 @@ def find_by_idempotency_key(key):
     return db.session.scalars(
         db.select(Reminder).where(Reminder.owner == g.owner, Reminder.idempotency_key == key)
     ).one_or_none()
+
+
+def idempotency_key(data):
+    """The key of a create: the body's field, else the Idempotency-Key header (422 when it cannot be stored)."""
+    key = data.get("idempotency_key") or request.headers.get("Idempotency-Key")
+    if key and (len(key) > 255 or has_nul(key)):
+        raise ValidationFailed({"Idempotency-Key": ["Must be 1 to 255 characters without NUL."]})
+    return key
 
 
 def check_quota(adding):
@@ -97,9 +107,9 @@ class ReminderCollection(MethodView):
     @blp.alt_response(200, schema=ReminderSchema, description="Replay of an earlier create with the same idempotency key")
     def post(self, data):
         """Create a reminder (an Idempotency-Key header or field makes a retry safe)."""
-        key = data.get("idempotency_key") or request.headers.get("Idempotency-Key")
+        key = idempotency_key(data)
         if key:
-            data["idempotency_key"] = key[:255]
+            data["idempotency_key"] = key
             existing = find_by_idempotency_key(data["idempotency_key"])
             if existing is not None:
                 return view(existing), 200, {**location(existing), "Idempotent-Replayed": "true"}

@@ -1,10 +1,36 @@
 """Marshmallow schemas of reminders: what a client sends and what it gets back."""
+from collections.abc import Mapping
+
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
 from app.deliveries.schemas import DeliverySchema
+from app.paging import MAX_ID
 
 DURATION_EXAMPLE = "ISO 8601 duration, e.g. PT15M"
+
+
+def has_nul(value):
+    """Does a JSON value hold a NUL character in any string (key or value)?"""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
+class RequestSchema(Schema):
+    """A request body or query: strings with NUL are refused (PostgreSQL cannot store them)."""
+
+    @pre_load
+    def _refuse_nul(self, data, **_kwargs):
+        if isinstance(data, Mapping):  # a JSON object, or webargs' proxy of the query string
+            bad = sorted(str(key) for key, value in data.items() if has_nul(key) or has_nul(value))
+            if bad:
+                raise ValidationError({name: ["Must not contain a NUL character."] for name in bad})
+        return data
 
 
 class WindowSchema(Schema):
@@ -23,7 +49,7 @@ class RetrySchema(Schema):
     max_age = fields.String(metadata={"description": DURATION_EXAMPLE, "example": "PT1H"})
 
 
-class ReminderFieldsSchema(Schema):
+class ReminderFieldsSchema(RequestSchema):
     """Fields a client may set; shared by create, patch and preview."""
 
     message = fields.String(validate=validate.Length(min=1))
@@ -34,7 +60,7 @@ class ReminderFieldsSchema(Schema):
     cron = fields.String(allow_none=True, validate=validate.Length(max=255), metadata={"example": "0 8 * * mon-fri"})
     rrule = fields.String(allow_none=True, validate=validate.Length(max=2000), metadata={"example": "FREQ=WEEKLY;BYDAY=TU"})
     until = fields.String(allow_none=True)
-    max_runs = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    max_runs = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     timezone = fields.String(validate=validate.Length(min=1, max=64))
     window = fields.Nested(WindowSchema, allow_none=True)
     retry = fields.Nested(RetrySchema, allow_none=True)
@@ -104,7 +130,7 @@ class ReminderSchema(Schema):
     updated_at = fields.String()
 
 
-class ReminderListQuerySchema(Schema):
+class ReminderListQuerySchema(RequestSchema):
     """Query of GET /reminders."""
 
     status = fields.String(validate=validate.OneOf(["scheduled", "paused", "completed", "failed", "cancelled"]))

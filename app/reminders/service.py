@@ -1,4 +1,5 @@
 """Turning validated request data into stored reminders: schedule, params, ownership."""
+import dataclasses
 from datetime import datetime
 
 from flask import current_app, g
@@ -14,6 +15,7 @@ from app.schedule import (
     format_duration,
     get_zone,
     localize,
+    occurrences,
     parse_clock,
     parse_duration,
     to_instant,
@@ -25,6 +27,8 @@ SCHEDULE_FIELDS = ("when", "every", "cron", "rrule")
 # Fields that move occurrences: a PATCH naming one replans; any other PATCH keeps the pending occurrence.
 TIMING_FIELDS = SCHEDULE_FIELDS + ("until", "max_runs", "timezone", "window")
 DURATION_FIELDS = ("every", "misfire_grace")
+# Occurrences of a cron or RRULE looked at to find its shortest gap.
+RHYTHM_SAMPLE = 50
 
 
 def registry():
@@ -65,12 +69,23 @@ def _kind_or_none(data):
         return None
 
 
-def apply_fields(reminder, data, config, now, *, creating):
-    """Copy validated request data onto `reminder` and plan its next run; raises ValidationFailed."""
-    errors = {}
-    merged = current_values(reminder) if not creating else {}
+def _switches_method(data, reminder):
+    """Does this PATCH move the reminder to another remind process?"""
+    if not data.get("method"):
+        return False
+    try:
+        return registry().resolve_name(data["method"]) != reminder.method
+    except LookupError:
+        return True
+
+
+def merged_values(reminder, data, creating):
+    """The request data over the stored values (PATCH), without what a change of kind or method made stale."""
+    if creating:
+        return dict(data)
+    merged = current_values(reminder)
     merged.update(data)
-    if not creating and any(name in data for name in SCHEDULE_FIELDS):
+    if any(name in data for name in SCHEDULE_FIELDS):
         # A PATCH that names a schedule kind replaces the old kind rather than adding a second one.
         for name in ("every", "cron", "rrule"):
             if name not in data and any(data.get(other) for other in ("every", "cron", "rrule")):
@@ -79,6 +94,33 @@ def apply_fields(reminder, data, config, now, *, creating):
             # The old `when` meant something else for the old kind (a one-off's time, an interval's
             # anchor): a new kind starts from now unless the PATCH gives its own `when`.
             merged.pop("when", None)
+    if "params" not in data and _switches_method(data, reminder):
+        # The old process's params would fail the new one's schema: start from its settings defaults.
+        merged["params"] = {}
+    return merged
+
+
+def shortest_gap(spec, now):
+    """The shortest time between the first occurrences of a recurrence, read in UTC so DST cannot shorten it."""
+    plain = dataclasses.replace(spec, timezone="UTC", window=None, until=None, max_runs=None)
+    found = [o.at for o in occurrences(plain, now, RHYTHM_SAMPLE)]
+    return min((later - earlier for earlier, later in zip(found, found[1:])), default=None)
+
+
+def check_rhythm(spec, config, now):
+    """422 when a cron or RRULE fires more often than MIN_INTERVAL_SECONDS (as `every` may not)."""
+    if spec.kind not in ("cron", "rrule"):
+        return
+    gap = shortest_gap(spec, now)
+    if gap is not None and gap.total_seconds() < config.MIN_INTERVAL_SECONDS:
+        message = f"Fires {int(gap.total_seconds())} s apart; at least {config.MIN_INTERVAL_SECONDS} s are needed."
+        raise ValidationFailed({spec.kind: [message]})
+
+
+def apply_fields(reminder, data, config, now, *, creating):
+    """Copy validated request data onto `reminder` and plan its next run; raises ValidationFailed."""
+    errors = {}
+    merged = merged_values(reminder, data, creating)
     kind = schedule_kind(merged)
     zone_name = merged.get("timezone") or config.DEFAULT_TIMEZONE
     try:
@@ -90,8 +132,8 @@ def apply_fields(reminder, data, config, now, *, creating):
         if merged.get(name):
             try:
                 merged[name + "_at"] = to_instant(merged[name], zone_name)
-            except ValueError:
-                errors[name] = ["Not an ISO 8601 date-time."]
+            except ValueError as exc:
+                errors[name] = [str(exc)]
     for name in DURATION_FIELDS:
         if merged.get(name):
             try:
@@ -159,6 +201,7 @@ def apply_fields(reminder, data, config, now, *, creating):
         validate(spec_for(reminder))
     except ScheduleError as exc:
         raise ValidationFailed({exc.field: [exc.message]}) from None
+    check_rhythm(spec_for(reminder), config, now)
     replan = creating or any(name in data for name in TIMING_FIELDS)
     if replan and reminder.status in (None, "scheduled", "completed", "failed"):
         # A paused reminder is planned when it resumes; an untimed edit keeps a due occurrence due.

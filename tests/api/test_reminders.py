@@ -125,6 +125,15 @@ def test_patch_switches_cron_to_every_and_back_to_once(client, admin, make_remin
     assert (once.get_json()["every"], once.get_json()["next_run_at"]) == (None, "2099-01-01T08:00:00.000Z")
 
 
+def test_patch_to_another_method_starts_from_its_own_params(client, admin, make_reminder):
+    reminder = make_reminder(method="webhook", params={"url": "https://example.com/h"})
+    changed = client.patch(f"/reminders/{reminder['id']}", json={"method": "log"}, headers=admin)
+    assert changed.status_code == 200, changed.get_json()
+    assert (changed.get_json()["method"], changed.get_json()["params"]) == ("log", {})
+    same = client.patch(f"/reminders/{reminder['id']}", json={"method": "log", "params": {"level": "debug"}}, headers=admin)
+    assert same.get_json()["params"] == {"level": "debug"}
+
+
 def test_patch_timezone_recomputes_next_run(client, admin, make_reminder):
     reminder = make_reminder(when=None, cron="0 8 * * *", timezone="UTC")
     changed = client.patch(f"/reminders/{reminder['id']}", json={"timezone": "Asia/Kolkata"}, headers=admin).get_json()
