@@ -56,7 +56,7 @@ from app.engine import (  # noqa: E402
     forget,
     next_due,
     peek,
-    prune,
+    prune_step,
     record_outcomes,
     release,
     renew_leases,
@@ -116,6 +116,8 @@ class Scheduler:
         self.results = queue.SimpleQueue()  # (Attempt, Outcome, finished_at) for the recorder
         self.recorder = threading.Thread(target=self.record_loop, name="recorder", daemon=True)
         self.armed = None  # when the tick job is set to run, or None
+        self.armed_job = None  # its id: a fresh one each time, so APScheduler's removal of a fired job never hits a new one
+        self.arms = 0
         self.saturated = False  # a tick stopped claiming for want of workers
         self.manual_pending = True  # look for manual triggers on the next tick
         self.tick_lock = threading.Lock()
@@ -204,17 +206,21 @@ class Scheduler:
             if when == self.armed or self.stopping.is_set():
                 return
             self.armed = when
-            if when is None:
+            if self.armed_job is not None:
                 with contextlib.suppress(JobLookupError):
-                    self.aps.remove_job("tick")
-            else:
-                self.aps.add_job(self.tick, "date", run_date=when, id="tick", name="tick", replace_existing=True, max_instances=16)
+                    self.aps.remove_job(self.armed_job)
+                self.armed_job = None
+            if when is not None:
+                self.arms += 1
+                self.armed_job = f"tick-{self.arms}"
+                self.aps.add_job(self.tick, "date", run_date=when, id=self.armed_job, name="tick")
         if when is not None:
             log.debug("event=armed at=%s", iso(when))
 
     def poll(self):
         """See new and changed reminders and manual triggers (indexed queries only)."""
         if self.stopping.is_set():
+            self._shutdown_aps()  # a signal that came before APScheduler was running
             return
         now = utcnow()
         try:
@@ -372,10 +378,17 @@ class Scheduler:
             log.error("event=renew_failed error=%s", describe(exc))
 
     def prune(self):
-        """Apply the retention settings."""
+        """Apply the retention settings, one batch per transaction so claims are never held up for long."""
+        counts = dict.fromkeys(("deliveries", "reminders", "heartbeats"), 0)
+        now = utcnow()
         try:
-            with self.session() as session:
-                counts = prune(session, utcnow(), self.config)
+            while not self.stopping.is_set():
+                with self.session() as session:
+                    step = prune_step(session, now, self.config)
+                if not any(step.values()):
+                    break
+                for kind, count in step.items():
+                    counts[kind] += count
             if any(counts.values()):
                 log.info("event=pruned reminders=%d deliveries=%d heartbeats=%d", counts["reminders"], counts["deliveries"], counts["heartbeats"])
         except Exception as exc:
@@ -402,7 +415,8 @@ class Scheduler:
                          next_run_time=now + timedelta(seconds=min(60, self.config.PRUNE_SECONDS)))
         self.arm(now)
         self.log_start("forever")
-        self.aps.start()  # blocks until stop() shuts it down
+        if not self.stopping.is_set():
+            self.aps.start()  # blocks until stop() shuts it down
         return self.finish()
 
     def run_once(self):

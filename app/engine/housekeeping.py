@@ -10,7 +10,8 @@ from app.timeutil import to_db
 
 FINISHED = ("completed", "failed", "cancelled")
 HEARTBEAT_RETENTION = timedelta(days=1)
-PRUNE_BATCH = 1000
+PRUNE_BATCH = 500
+KINDS = ("deliveries", "reminders", "heartbeats")
 
 
 def beat(session, now: datetime, *, scheduler_id: str, hostname: str = "", pid: int = 0, started_at: datetime | None = None) -> None:
@@ -34,28 +35,33 @@ def forget(session, scheduler_id: str) -> None:
 
 
 def prune(session, now: datetime, config, *, batch: int = PRUNE_BATCH) -> dict[str, int]:
-    """Delete what the retention settings let go, `batch` rows per transaction; commits each batch.
+    """Delete everything the retention settings let go, one `prune_step` after another; returns the counts."""
+    total = dict.fromkeys(KINDS, 0)
+    while True:
+        step = prune_step(session, now, config, batch=batch)
+        if not any(step.values()):
+            return total
+        for kind, count in step.items():
+            total[kind] += count
+
+
+def prune_step(session, now: datetime, config, *, batch: int = PRUNE_BATCH) -> dict[str, int]:
+    """Delete at most `batch` rows of one kind in one short transaction; commits. All zero: nothing is left.
 
     - deliveries created more than RETENTION_DELIVERIES_DAYS ago (not ones still pending/running);
     - completed, failed and cancelled reminders last updated more than RETENTION_REMINDERS_DAYS
-      ago, with their deliveries;
+      ago, with their deliveries (those first, so a reminder with many attempts goes in batches too);
     - heartbeat rows not seen for a day.
     A retention of 0 keeps those rows forever.
     """
-    counts = {"deliveries": 0, "reminders": 0, "heartbeats": 0}
-    if config.RETENTION_DELIVERIES_DAYS > 0:
-        cutoff = to_db(now - timedelta(days=config.RETENTION_DELIVERIES_DAYS))
-        counts["deliveries"] = _in_batches(session, Delivery, select(Delivery.id).where(
-            Delivery.created_at < cutoff, Delivery.status.not_in(("pending", "running"))
-        ), batch)
-    if config.RETENTION_REMINDERS_DAYS > 0:
-        cutoff = to_db(now - timedelta(days=config.RETENTION_REMINDERS_DAYS))
-        finished = select(Reminder.id).where(Reminder.status.in_(FINISHED), Reminder.updated_at < cutoff)
-        # Their deliveries first, so one reminder with many attempts is still deleted in batches.
-        counts["deliveries"] += _in_batches(session, Delivery, select(Delivery.id).where(
-            Delivery.reminder_id.in_(finished.scalar_subquery())
-        ), batch)
-        counts["reminders"] = _in_batches(session, Reminder, finished, batch)
+    counts = dict.fromkeys(KINDS, 0)
+    for kind, model, ids_query in _prunable(now, config):
+        ids = list(session.scalars(ids_query.limit(batch)))
+        if ids:
+            session.execute(delete(model).where(model.id.in_(ids)), execution_options={"synchronize_session": False})
+            session.commit()
+            counts[kind] = len(ids)
+            return counts
     counts["heartbeats"] = session.execute(
         delete(SchedulerHeartbeat).where(SchedulerHeartbeat.seen_at < to_db(now - HEARTBEAT_RETENTION))
     ).rowcount
@@ -63,15 +69,15 @@ def prune(session, now: datetime, config, *, batch: int = PRUNE_BATCH) -> dict[s
     return counts
 
 
-def _in_batches(session, model, ids_query, batch):
-    total = 0
-    while True:
-        ids = list(session.scalars(ids_query.limit(batch)))
-        if not ids:
-            session.commit()
-            return total
-        session.execute(delete(model).where(model.id.in_(ids)), execution_options={"synchronize_session": False})
-        session.commit()
-        total += len(ids)
-        if len(ids) < batch:
-            return total
+def _prunable(now, config):
+    """(kind, model, query of ids to delete) in the order they are pruned."""
+    if config.RETENTION_DELIVERIES_DAYS > 0:
+        cutoff = to_db(now - timedelta(days=config.RETENTION_DELIVERIES_DAYS))
+        yield "deliveries", Delivery, select(Delivery.id).where(
+            Delivery.created_at < cutoff, Delivery.status.not_in(("pending", "running"))
+        )
+    if config.RETENTION_REMINDERS_DAYS > 0:
+        cutoff = to_db(now - timedelta(days=config.RETENTION_REMINDERS_DAYS))
+        finished = select(Reminder.id).where(Reminder.status.in_(FINISHED), Reminder.updated_at < cutoff)
+        yield "deliveries", Delivery, select(Delivery.id).where(Delivery.reminder_id.in_(finished.scalar_subquery()))
+        yield "reminders", Reminder, finished

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.engine import Peek, beat, claim_manual, forget, manual_waiting, next_due, peek, prune
+from app.engine import Peek, beat, claim_manual, forget, manual_waiting, next_due, peek, prune, prune_step
 from app.engine.triggers import DELETED
 from app.models import Delivery, Reminder, SchedulerHeartbeat
 from tests.engine.conftest import at
@@ -129,5 +129,8 @@ def test_prune_deletes_in_batches(driver, client, admin, session, config):
     assert client.post("/reminders/batch", json=body, headers=admin).status_code == 201
     driver.tick(at(W))
     config.RETENTION_REMINDERS_DAYS, config.RETENTION_DELIVERIES_DAYS = 1, 0
-    assert prune(session, at(W) + timedelta(days=2), config, batch=10) == {"deliveries": 25, "reminders": 25, "heartbeats": 0}
+    later = at(W) + timedelta(days=2)
+    assert prune_step(session, later, config, batch=10) == {"deliveries": 10, "reminders": 0, "heartbeats": 0}
+    assert _counts(session) == (25, 15)
+    assert prune(session, later, config, batch=10) == {"deliveries": 15, "reminders": 25, "heartbeats": 0}
     assert _counts(session) == (0, 0)
