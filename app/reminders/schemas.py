@@ -21,6 +21,13 @@ def has_nul(value):
     return False
 
 
+def within_message_limit(value):
+    """A message validator: at most MAX_MESSAGE_LENGTH characters (read per request: tests change it)."""
+    limit = current_app.config["MAX_MESSAGE_LENGTH"]
+    if len(value) > limit:
+        raise ValidationError(f"Longer than the limit of {limit} characters.")
+
+
 class RequestSchema(Schema):
     """A request body or query: strings with NUL are refused (PostgreSQL cannot store them)."""
 
@@ -52,7 +59,7 @@ class RetrySchema(Schema):
 class ReminderFieldsSchema(RequestSchema):
     """Fields a client may set; shared by create, patch and preview."""
 
-    message = fields.String(validate=validate.Length(min=1))
+    message = fields.String(validate=[validate.Length(min=1), within_message_limit])
     method = fields.String(validate=validate.Length(min=1, max=64))
     params = fields.Dict(keys=fields.String())
     when = fields.String(allow_none=True, metadata={"description": "ISO 8601; without offset: wall clock in timezone"})
@@ -71,17 +78,11 @@ class ReminderFieldsSchema(RequestSchema):
         validate=validate.Length(max=20),
     )
 
-    @validates("message")
-    def _message_length(self, value, **_kwargs):
-        limit = current_app.config["MAX_MESSAGE_LENGTH"]
-        if len(value) > limit:
-            raise ValidationError(f"Longer than the limit of {limit} characters.")
-
 
 class ReminderCreateSchema(ReminderFieldsSchema):
     """Body of POST /reminders."""
 
-    message = fields.String(required=True, validate=validate.Length(min=1))
+    message = fields.String(required=True, validate=[validate.Length(min=1), within_message_limit])
     idempotency_key = fields.String(validate=validate.Length(min=1, max=255))
 
 

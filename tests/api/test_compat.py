@@ -79,3 +79,10 @@ def test_remind_needs_a_key(client, count_rows):
     response = client.post("/remind", json={"when": "2030-01-01T00:00:00Z", "message": "m"})
     assert response.status_code == 401 and response.is_json
     assert count_rows(Reminder) == 0
+
+
+def test_remind_caps_the_message_length(client, app, count_rows):
+    limit = app.config["MAX_MESSAGE_LENGTH"]
+    response = client.post("/remind", json={"when": "2030-01-01T00:00:00Z", "message": "x" * (limit + 1)}, headers=V1)
+    assert response.status_code == 422 and "message" in response.get_json()["fields"]
+    assert count_rows(Reminder) == 0
