@@ -86,3 +86,27 @@ def test_remind_caps_the_message_length(client, app, count_rows):
     response = client.post("/remind", json={"when": "2030-01-01T00:00:00Z", "message": "x" * (limit + 1)}, headers=V1)
     assert response.status_code == 422 and "message" in response.get_json()["fields"]
     assert count_rows(Reminder) == 0
+
+
+@pytest.mark.parametrize(
+    "method, setting, value",
+    [("sms", "TWILIO_PHONE_NUMBER_TO", "+15551234567"), ("email", "EMAIL_TO", "me@example.com"),
+     ("api", "API_REMIND_URL", "https://example.com/remind")],
+)
+def test_missing_params_come_from_settings(tmp_path, database_url, method, setting, value):
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import make_config
+
+    body = {"when": "2030-01-01T08:00:00Z", "message": "m", "method": method}
+    for settings, status in (({}, 422), ({setting: value}, 201)):
+        app = create_app(make_config(tmp_path, DATABASE_URL=database_url, **settings))
+        with app.app_context():
+            db.create_all()
+        response = app.test_client().post("/remind", json=body, headers=V1)
+        assert response.status_code == status, response.get_json()
+        if status == 422:
+            assert "params" in response.get_json()["fields"]
+        with app.app_context():
+            db.drop_all()
+            db.engine.dispose()

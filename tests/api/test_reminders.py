@@ -134,6 +134,20 @@ def test_patch_to_another_method_starts_from_its_own_params(client, admin, make_
     assert same.get_json()["params"] == {"level": "debug"}
 
 
+def test_patch_moves_updated_at_and_rearms_a_completed_one_off(app, client, admin, make_reminder):
+    from app.extensions import db
+    from app.models import Reminder
+
+    reminder = make_reminder()
+    with app.app_context():
+        db.session.get(Reminder, reminder["id"]).status = "completed"
+        db.session.commit()
+    changed = client.patch(f"/reminders/{reminder['id']}", json={"when": "2098-01-01T00:00:00Z"}, headers=admin).get_json()
+    assert changed["status"] == "scheduled" and changed["next_run_at"] == "2098-01-01T00:00:00.000Z"
+    assert parse(changed["updated_at"]) >= parse(reminder["updated_at"])
+    assert changed["created_at"] == reminder["created_at"]
+
+
 def test_patch_timezone_recomputes_next_run(client, admin, make_reminder):
     reminder = make_reminder(when=None, cron="0 8 * * *", timezone="UTC")
     changed = client.patch(f"/reminders/{reminder['id']}", json={"timezone": "Asia/Kolkata"}, headers=admin).get_json()
