@@ -55,8 +55,10 @@ def analyse(records, due_by_rid):
     duplicates = sum(count - 1 for count in by_hook.values())
     extra_ids = len(by_hook) - len(first)  # a second webhook-id for one reminder: another occurrence id
     due_min = min(due_by_rid.values()) if due_by_rid else None
+    due_max = max(due_by_rid.values()) if due_by_rid else None
     last = max(first.values()) if first else None
-    drain = (last - due_min) if first else None
+    # Drain: from the last due instant until the last delivery arrived (a burst has one due instant).
+    drain = (last - due_max) if first else None
     out = {
         "expected": len(due_by_rid),
         "delivered": len(first),
@@ -71,8 +73,8 @@ def analyse(records, due_by_rid):
         "lateness_min": min(lateness) if lateness else None,
         "drain": drain,
     }
-    if drain and drain > 0:
-        out["throughput"] = len(first) / drain
+    if first and last - due_min > 0:
+        out["throughput"] = len(first) / (last - due_min)
     return out
 
 

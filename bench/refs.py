@@ -12,8 +12,8 @@ WORKLOAD is a JSON file `{"offsets": [seconds after the due instant T, ...], "le
 "workers": n}`. Each process picks T itself once it knows how long its set-up takes
 (plain: now + lead; aps: after adding every job, lead seconds later — jobs are added with a
 run date, so it first times adding a sample to a scratch store and extrapolates), prints
-`due <T>` on stdout, and `created <wall time>` when its set-up is done. `plain` exits once
-every request has returned; `aps` runs until it gets SIGTERM.
+`due <T>` on stdout, and `created <wall time>` when its set-up is done. Both run until they get SIGTERM
+(so their CPU counters can be read after the last request).
 """
 import json
 import os
@@ -93,6 +93,14 @@ def run_plain(workload, url):
         pool.submit(send, index + 1, at)
     pool.shutdown(wait=True)
     say(f"done {len(offsets)} errors {len(errors)}")
+    # Stay until stopped, so the benchmark can still read this process's CPU counters.
+    wait_for_sigterm()
+
+
+def wait_for_sigterm():
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
 
 
 def run_aps(workload, url, db_file):
@@ -143,9 +151,7 @@ def run_aps(workload, url, db_file):
     scheduler = scheduler_for(db_file)
     scheduler.start()
     say(f"created {time.time()!r}")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
+    wait_for_sigterm()
     scheduler.shutdown(wait=False)
 
 

@@ -68,16 +68,17 @@ class CpuMeter:
         return out
 
 
-def collect(ctx, label, due_by_rid, meter, alive=None, hard=240.0):
+def collect(ctx, label, due_by_rid, meter, alive=None, hard=240.0, sink=None):
     """Wait for the deliveries of `due_by_rid`, then analyse the sink's records."""
+    sink = sink or ctx.sink
     due_first = min(due_by_rid.values())
     last_due = max(due_by_rid.values())
     sleep_until(due_first - 0.3)
     meter.start()
-    status = wait_for(ctx.sink, len(due_by_rid), last_due, quiet=15.0, hard=hard, alive=alive)
+    status = wait_for(sink, len(due_by_rid), last_due, quiet=15.0, hard=hard, alive=alive)
     cpu = meter.stop()
-    stats = ctx.sink.stats()
-    records = ctx.sink.records(ctx.records_path(label))
+    stats = sink.stats()
+    records = sink.records(ctx.records_path(label))
     result = analyse(records, due_by_rid)
     result.update(status=status, cpu_s=cpu, sink_connections=stats["connections"], sink_bad=stats["bad"])
     return result
@@ -93,13 +94,15 @@ def meter_for_stack(ctx, stack):
 # --- TiffTock -------------------------------------------------------------------------------------
 
 def seconds_per_created(stack, ctx):
-    """Seconds per reminder through the batch route, timed once per stack with far-future reminders."""
+    """Seconds per reminder through the batch route with `api_workers` requests at a time, timed once
+    per stack with far-future reminders (used to choose a due time that creation will not overrun)."""
     if getattr(stack, "batch_seconds_per_item", None) is None:
-        count = 1000
+        chunk = 200
+        count = chunk * max(1, stack.api_workers)
         far = time.time() + FAR
         bodies = [webhook_body(ctx.sink.url, far + i, "probe") for i in range(count)]
         started = time.monotonic()
-        stack.create_batch(bodies)
+        stack.create_batch(bodies, chunk=chunk, parallel=stack.api_workers)
         stack.batch_seconds_per_item = (time.monotonic() - started) / count
     return stack.batch_seconds_per_item
 
@@ -113,7 +116,8 @@ def timed_create(stack, ctx, offsets, margin, label):
     bodies = [webhook_body(ctx.sink.url, when, f"{label} {i}") for i, when in enumerate(whens)]
     ctx.sink.reset()
     started = time.time()
-    ids = stack.create_batch(bodies)
+    # As many batch requests at a time as gunicorn has workers: set-up, not the figure measured here.
+    ids = stack.create_batch(bodies, parallel=stack.api_workers)
     created = time.time()
     return dict(zip(ids, whens)), due, created - started, min(whens) - created
 
@@ -320,35 +324,81 @@ class IdleProbe:
 
 # --- references -----------------------------------------------------------------------------------
 
-def reference(ctx, kind, offsets, lead, label, workdir, workers):
-    """Drive the same workload through bench.refs (`plain` or `aps`) against the same sink."""
-    path = os.path.join(workdir, f"workload-{label}.json")
-    with open(path, "w") as f:
-        json.dump({"offsets": offsets, "lead": lead}, f)
-    args = [PYTHON, "-m", "bench.refs", kind, path, ctx.sink.url]
-    if kind == "aps":
-        db_file = os.path.join(workdir, f"aps-{label}.sqlite")
-        args.append(db_file)
-    ctx.sink.reset()
-    proc = spawn(args, stdout=subprocess.PIPE, log=os.path.join(workdir, f"ref-{label}.log"),
-                 env={**os.environ, "BENCH_REF_WORKERS": str(workers)})
-    try:
-        due = float(read_line(proc, 60).split()[1])
-        created = float(read_line(proc, 600).split()[1])
-        due_by_rid = {i + 1: due + offset for i, offset in enumerate(offsets)}
-        meter = CpuMeter(sender=lambda: group_cpu_seconds(proc.pid), sink=lambda: ctx.sink.stats()["cpu"])
-        alive = (lambda: proc.poll() is None) if kind == "aps" else None
-        result = collect(ctx, label, due_by_rid, meter, alive=alive, hard=400.0)
-        result.update(slack_s=round(due + min(offsets) - created, 2), workers=workers)
-        return result
-    finally:
-        Children.stop(proc, grace=5)
-        if kind == "aps":
+class Reference:
+    """One reference (`plain` or `aps`, see bench.refs) driving a workload against `sink`."""
+
+    def __init__(self, ctx, sink, kind, offsets, lead, label, workdir, workers):
+        self.ctx, self.sink, self.kind, self.offsets, self.label = ctx, sink, kind, offsets, label
+        path = os.path.join(workdir, f"workload-{label}.json")
+        with open(path, "w") as f:
+            json.dump({"offsets": offsets, "lead": lead}, f)
+        args = [PYTHON, "-m", "bench.refs", kind, path, sink.url]
+        self.db_file = os.path.join(workdir, f"aps-{label}.sqlite") if kind == "aps" else None
+        if self.db_file:
+            args.append(self.db_file)
+        sink.reset()
+        self.proc = spawn(args, stdout=subprocess.PIPE, log=os.path.join(workdir, f"ref-{label}.log"),
+                          env={**os.environ, "BENCH_REF_WORKERS": str(workers)})
+        self.workers = workers
+        self.due = float(read_line(self.proc, 60).split()[1])
+
+    def result(self):
+        """Wait until the set-up is done and the deliveries are in; the figures."""
+        try:
+            created = float(read_line(self.proc, 600).split()[1])
+            due_by_rid = {i + 1: self.due + offset for i, offset in enumerate(self.offsets)}
+            meter = CpuMeter(sender=lambda: group_cpu_seconds(self.proc.pid), sink=lambda: self.sink.stats()["cpu"])
+            alive = (lambda: self.proc.poll() is None) if self.kind == "aps" else None
+            result = collect(self.ctx, self.label, due_by_rid, meter, alive=alive, hard=400.0, sink=self.sink)
+            result.update(slack_s=round(self.due + min(self.offsets) - created, 2), workers=self.workers)
+            return result
+        finally:
+            self.close()
+
+    def close(self):
+        Children.stop(self.proc, grace=5)
+        if self.db_file:
             for suffix in ("", "-journal", "-wal", "-shm"):
                 try:
-                    os.remove(db_file + suffix)
-                except (FileNotFoundError, UnboundLocalError):
+                    os.remove(self.db_file + suffix)
+                except FileNotFoundError:
                     pass
+
+
+def reference(ctx, kind, offsets, lead, label, workdir, workers):
+    """Drive a workload through one reference against the context's sink."""
+    return Reference(ctx, ctx.sink, kind, offsets, lead, label, workdir, workers).result()
+
+
+def references_side_by_side(ctx, sinks, offsets, lead, label, workdir, workers):
+    """Both references on the same workload at the same time, each with its own sink: for the light
+    spread workload (17 requests/s each), which would otherwise take two minutes one after the other.
+    APScheduler starts first (it needs time to fill its job store); the plain loop is given the
+    same due instant."""
+    aps = Reference(ctx, sinks[1], "aps", offsets, lead, f"{label}-aps", workdir, workers)
+    try:
+        plain = Reference(ctx, sinks[0], "plain", offsets, max(0.5, aps.due - time.time()), f"{label}-plain",
+                          workdir, workers)
+    except Exception:
+        aps.close()
+        raise
+    results = {}
+
+    def run(name, ref):
+        try:
+            results[name] = ref.result()
+        except Exception as exc:  # noqa: BLE001 - reported by the caller
+            results[name] = exc
+
+    threads = [threading.Thread(target=run, args=item) for item in (("plain loop", plain), ("APScheduler alone", aps))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name, result in results.items():
+        if isinstance(result, dict):
+            result["side_by_side"] = True
+    return results
 
 
 def sink_capacity(ctx, seconds=3.0, connections=8):
