@@ -69,7 +69,8 @@ def spawn(args, env=None, log=None, stdin=None, stdout=None, cwd=ROOT):
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(
-            args, cwd=cwd, env=env, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            # Unbuffered pipes: read_line() selects on the descriptor, so no line may wait in a buffer.
+            args, cwd=cwd, env=env, bufsize=0, stdin=stdin if stdin is not None else subprocess.DEVNULL,
             stdout=stdout if stdout is not None else out, stderr=out, start_new_session=True,
         )
     finally:
