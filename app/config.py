@@ -59,6 +59,8 @@ class Config:
         self.MAX_MESSAGE_LENGTH = _int(env.get("MAX_MESSAGE_LENGTH"), 4000)
         self.MAX_PAGE_SIZE = _int(env.get("MAX_PAGE_SIZE"), 500)
         self.MAX_BATCH = _int(env.get("MAX_BATCH"), 1000)
+        # Deepest nesting of arrays/objects in a JSON body (400 beyond).
+        self.MAX_JSON_DEPTH = _int(env.get("MAX_JSON_DEPTH"), 32)
         self.MAX_REMINDERS_PER_KEY = _int(env.get("MAX_REMINDERS_PER_KEY"), 100_000)
         self.MIN_INTERVAL_SECONDS = _int(env.get("MIN_INTERVAL_SECONDS"), 60)
         self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "6000 per minute")

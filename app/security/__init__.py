@@ -1,4 +1,5 @@
-"""Defences around the whole app: per-key rate limits, redacted logs, proxy headers, documented errors."""
+"""Defences around the whole app: per-key rate limits, redacted logs, proxy headers, JSON depth, documented errors."""
+from app.security.bodies import install_body_guard
 from app.security.limits import install_limits
 from app.security.proxy import install_proxy_fix
 from app.security.redaction import install_redaction
@@ -11,6 +12,7 @@ def install_security(app):
     install_redaction(app.config["TIFFTOCK"])
     install_proxy_fix(app)
     install_limits(app, limiter)
+    install_body_guard(app)
 
 
 __all__ = ["install_redaction", "install_security"]
