@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import traceback
+from contextlib import contextmanager
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 6
@@ -35,6 +36,7 @@ PATTERNS = (
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _installed = False
+_suspended = 0
 
 
 def redact(text: str) -> str:
@@ -92,7 +94,25 @@ def install_redaction(config) -> None:
         previous = logging.getLogRecordFactory()
 
         def redacting_factory(*args, **kwargs):
-            return redact_record(previous(*args, **kwargs))
+            record = previous(*args, **kwargs)
+            return record if _suspended else redact_record(record)
 
         logging.setLogRecordFactory(redacting_factory)
         _installed = True
+
+
+@contextmanager
+def suspended():
+    """No redaction inside the block: for a test that must see what the code itself logs.
+
+    With redaction on, a test asserting "the email process never logs the recipient" would pass
+    even if it did; inside `suspended()` it sees the raw lines.
+    """
+    global _suspended
+    with _lock:
+        _suspended += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _suspended -= 1

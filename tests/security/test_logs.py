@@ -146,3 +146,13 @@ def test_a_full_api_workflow_logs_nothing_sensitive(app, client, runner, admin, 
     for reminder_id in made[1:]:
         shown = client.get(f"/reminders/{reminder_id}", headers=admin).get_data(as_text=True)
         assert WEBHOOK_SECRET not in shown and HEADER_TOKEN not in shown
+
+
+def test_redaction_can_be_suspended_for_a_test_that_checks_raw_log_lines(app, caplog):
+    from app.security.redaction import suspended
+
+    caplog.set_level(logging.INFO)
+    with suspended():
+        logging.getLogger("tifftock.process").info("to %s", EMAIL)
+    logging.getLogger("tifftock.process").info("to %s", EMAIL)
+    assert [record.getMessage() for record in caplog.records] == [f"to {EMAIL}", "to [email]"]
