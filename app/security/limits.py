@@ -41,7 +41,7 @@ def is_exempt():
 
 def breach_message():
     """The `error` of a 429."""
-    return f"Rate limit exceeded ({configured_limit()} per key): retry after the seconds in Retry-After"
+    return f"Rate limit exceeded ({configured_limit()}): retry after the seconds in Retry-After"
 
 
 def make_limiter():

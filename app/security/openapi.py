@@ -3,7 +3,8 @@
 flask-smorest documents its own error shape ({code, status, message, errors}); TiffTock answers
 {error, code, fields?} (app.errors). `DocumentedApi` documents that shape, and
 `ErrorResponsesPlugin` adds to each operation the errors it can answer: 401 without a key,
-404 for an unknown id, 400/413 for a body that is not JSON or too large, 429 over the rate limit.
+404 for an unknown id, 400/413/415 for a body that is malformed, too large or not JSON,
+429 over the rate limit.
 """
 from apispec import BasePlugin
 from flask_smorest import Api
@@ -43,6 +44,7 @@ class ErrorResponsesPlugin(BasePlugin):
             if "requestBody" in operation:
                 responses.setdefault("400", "BAD_REQUEST")
                 responses.setdefault("413", "REQUEST_ENTITY_TOO_LARGE")
+                responses.setdefault("415", "UNSUPPORTED_MEDIA_TYPE")
                 responses.setdefault("422", "UNPROCESSABLE_ENTITY")
             # Status codes in order, "default" last, as a reader expects them.
             operation["responses"] = dict(sorted(responses.items(), key=lambda item: (str(item[0]) == "default", str(item[0]))))

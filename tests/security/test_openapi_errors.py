@@ -29,7 +29,7 @@ def test_every_operation_documents_the_shared_errors(spec):
         if "{" in path:
             assert "404" in codes, where
         if "requestBody" in operation:
-            assert {"400", "413", "422"} <= codes, where
+            assert {"400", "413", "415", "422"} <= codes, where
 
 
 def test_only_the_public_routes_need_no_key(app, spec):
