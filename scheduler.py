@@ -76,7 +76,7 @@ RETRY_AFTER_ERROR = timedelta(seconds=1)
 # --once rounds at most (each round: claim what is due, wait for the attempts).
 ONCE_ROUNDS = 1000
 # Outcomes written in one transaction at most (they queue up in a burst).
-RECORD_BATCH = 100
+RECORD_BATCH = 50
 RECORD_TRIES = 3
 _STOP = object()
 # On PostgreSQL the API NOTIFYs on every change; poll at most this often in answer.
@@ -171,20 +171,19 @@ class Scheduler:
             if free <= 0:
                 break
             free = min(free, self.config.CLAIM_BATCH)
-            now = utcnow()
-            attempts = []
+            lease = self.config.LEASE_SECONDS
+            taken = 0
             with self.session() as session:
                 if self.manual_pending:
-                    attempts = claim_manual(session, now, scheduler_id=self.id, lease_seconds=self.config.LEASE_SECONDS, limit=free)
+                    now = utcnow()
+                    attempts = claim_manual(session, now, scheduler_id=self.id, lease_seconds=lease, limit=free)
                     self.manual_pending = len(attempts) >= free
-                attempts += claim_due(
-                    session, now, scheduler_id=self.id, lease_seconds=self.config.LEASE_SECONDS,
-                    limit=free - len(attempts), config=self.config,
-                )
-            for attempt in attempts:
-                self.submit(attempt, now)
-            submitted += len(attempts)
-            if len(attempts) < free:
+                    taken += self.submit(attempts, now)
+                now = utcnow()
+                attempts = claim_due(session, now, scheduler_id=self.id, lease_seconds=lease, limit=free - taken, config=self.config)
+                taken += self.submit(attempts, now)
+            submitted += taken
+            if taken < free:
                 break
         return submitted
 
@@ -268,18 +267,23 @@ class Scheduler:
 
     # --- attempts ------------------------------------------------------------------------
 
-    def submit(self, attempt, now):
-        """Run one attempt on a worker."""
-        late = (now - attempt.scheduled_for).total_seconds() * 1000
-        log.info(
-            "event=attempt reminder_id=%s delivery_id=%s attempt=%s manual=%s scheduled_for=%s late_ms=%.0f",
-            attempt.reminder_id, attempt.delivery_id, attempt.attempt, attempt.manual, iso(attempt.scheduled_for), late,
-        )
+    def submit(self, attempts, now):
+        """Hand claimed attempts to the workers at once, then log them; returns how many."""
+        futures = []
         with self.state:
-            self.inflight[attempt.delivery_id] = (attempt, now)
-            future = self.workers.submit(self.work, attempt)
-            self.futures.add(future)
-        future.add_done_callback(self._done)
+            for attempt in attempts:
+                self.inflight[attempt.delivery_id] = (attempt, now)
+                futures.append(self.workers.submit(self.work, attempt))
+            self.futures.update(futures)
+        for future in futures:
+            future.add_done_callback(self._done)
+        for attempt in attempts:
+            log.info(
+                "event=attempt reminder_id=%s delivery_id=%s attempt=%s manual=%s scheduled_for=%s late_ms=%.0f",
+                attempt.reminder_id, attempt.delivery_id, attempt.attempt, attempt.manual, iso(attempt.scheduled_for),
+                (now - attempt.scheduled_for).total_seconds() * 1000,
+            )
+        return len(attempts)
 
     def _done(self, future):
         with self.state:
