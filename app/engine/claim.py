@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from app.engine.attempt import Attempt, short
 from app.engine.catchup import catch_up, missed_detail
@@ -50,17 +50,7 @@ def claim_due(session, now: datetime, *, scheduler_id: str, lease_seconds: float
     if not ids:
         session.commit()
         return []
-    session.execute(
-        update(Delivery)
-        .where(
-            Delivery.reminder_id.in_(ids),
-            Delivery.manual.is_(False),
-            Delivery.status == "running",
-            or_(Delivery.lease_token.is_(None), Delivery.lease_token != token),
-        )
-        .values(status="failed", error=ABANDONED, finished_at=to_db(now)),
-        execution_options={"synchronize_session": False},
-    )
+    _mark_abandoned(session, now, set(ids), token)
     reminders = session.scalars(
         select(Reminder).where(Reminder.id.in_(ids)).execution_options(populate_existing=True)
     ).all()
@@ -82,6 +72,26 @@ def claim_due(session, now: datetime, *, scheduler_id: str, lease_seconds: float
     session.commit()
     attempts.sort(key=lambda a: a.scheduled_for)
     return attempts
+
+
+def _mark_abandoned(session, now, ids, token):
+    """Mark failed the running rows of these reminders left by an earlier claim (its lease expired).
+
+    Running rows are few at any time and ix_deliveries_manual_status finds them; going through
+    each reminder's own deliveries instead would read its whole history.
+    """
+    running = session.execute(
+        select(Delivery.id, Delivery.reminder_id, Delivery.lease_token).where(
+            Delivery.manual.is_(False), Delivery.status == "running"
+        )
+    ).all()
+    abandoned = [row.id for row in running if row.reminder_id in ids and row.lease_token != token]
+    if abandoned:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(abandoned), Delivery.status == "running")
+            .values(status="failed", error=ABANDONED, finished_at=to_db(now)),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def _lease(session, now, token, expires, scheduler_id, limit):
