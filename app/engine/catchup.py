@@ -68,7 +68,7 @@ def overdue_after(spec: ScheduleSpec, after: datetime, now: datetime, limit: int
         spec = replace(spec, when=after)  # keep the grid of the pending occurrence
     found: list[datetime] = []
     start = after + _TICK
-    chunk = 16
+    chunk = 2  # usually the next occurrence is already in the future
     while True:
         batch = occurrences(spec, start, chunk)
         for occurrence in batch:
@@ -81,7 +81,7 @@ def overdue_after(spec: ScheduleSpec, after: datetime, now: datetime, limit: int
         if len(batch) < chunk:
             return found, False  # the schedule ends (until) before now
         start = batch[-1].at + _TICK
-        chunk = min(chunk * 4, 4096)
+        chunk = min(chunk * 8, 4096)
 
 
 def missed_detail(result: CatchUp, grace_text: str) -> str:

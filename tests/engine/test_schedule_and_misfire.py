@@ -111,3 +111,26 @@ def test_a_retry_is_never_a_misfire(driver, make_reminder):
     [first] = driver.tick(at("2030-01-01T08:00:00Z"))
     [second] = driver.tick(first.next_run_at)  # 5 minutes late for its occurrence, but a retry
     assert second.delivery_status == "succeeded"
+
+
+def test_catch_up_stops_counting_at_its_limit_and_still_fires_the_newest():
+    from app.engine import catch_up
+    from app.engine.catchup import missed_detail
+    from app.schedule import ScheduleSpec
+
+    start = at("2030-01-01T00:00:00Z")
+    spec = ScheduleSpec(kind="every", when=start, every=timedelta(minutes=1))
+    now = start + timedelta(days=30, seconds=20)
+    result = catch_up(spec, start, False, start, now, timedelta(minutes=10), limit=1000)
+    assert result.more and result.missed >= 1000 and result.fire == start + timedelta(days=30)
+    assert missed_detail(result, "PT10M").startswith(f"missed more than {result.missed} occurrences from 2030-01-01T00:00:00Z")
+
+
+def test_catch_up_on_time_is_the_pending_occurrence():
+    from app.engine import catch_up
+    from app.schedule import ScheduleSpec
+
+    start = at("2030-01-01T00:00:00Z")
+    spec = ScheduleSpec(kind="cron", cron="*/5 * * * *", when=start)
+    result = catch_up(spec, start, False, start - timedelta(days=1), start + timedelta(milliseconds=3), timedelta(minutes=1))
+    assert (result.fire, result.missed, result.last_seen) == (start, 0, start)
