@@ -1,4 +1,5 @@
 """Helpers for the API tests: reading the DB behind the API, paging, factories for scheduler-written rows."""
+import logging
 import re
 from datetime import datetime, timezone
 
@@ -92,7 +93,24 @@ def other_key(runner):
 
 
 @pytest.fixture
-def bare_app(config):
+def keep_logging():
+    """Undo what `flask db upgrade` does to logging: migrations/env.py's fileConfig() disables every
+    existing logger and replaces the root handlers, which would silence later tests' log captures."""
+    root = logging.getLogger()
+    saved_root = (root.level, list(root.handlers))
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
+    saved = [(lg, lg.disabled, lg.level, list(lg.handlers), lg.propagate) for lg in loggers if isinstance(lg, logging.Logger)]
+    yield
+    root.setLevel(saved_root[0])
+    root.handlers[:] = saved_root[1]
+    for lg, disabled, level, handlers, propagate in saved:
+        lg.disabled, lg.propagate = disabled, propagate
+        lg.setLevel(level)
+        lg.handlers[:] = handlers
+
+
+@pytest.fixture
+def bare_app(config, keep_logging):
     """An app on an empty database: no create_all, so `flask db upgrade` builds the schema."""
     app = create_app(config)
     yield app
