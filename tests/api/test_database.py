@@ -4,8 +4,6 @@ import sqlalchemy as sa
 
 from app.extensions import db
 
-# migrations/env.py (Flask-Migrate's template) calls the deprecated db.get_engine() first.
-MIGRATION_WARNING = "ignore:'get_engine' is deprecated:DeprecationWarning"
 DUE_QUERY = "SELECT id FROM reminders WHERE status='scheduled' AND next_run_at <= ? ORDER BY next_run_at LIMIT 100"
 
 
@@ -42,7 +40,6 @@ def model_schema():
     return columns, indexes
 
 
-@pytest.mark.filterwarnings(MIGRATION_WARNING)
 def test_db_upgrade_builds_the_models_schema_and_downgrade_removes_it(bare_app):
     runner = bare_app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade"])
@@ -70,7 +67,6 @@ def test_db_upgrade_builds_the_models_schema_and_downgrade_removes_it(bare_app):
         db.engine.dispose()
 
 
-@pytest.mark.filterwarnings(MIGRATION_WARNING)
 def test_upgraded_database_serves_the_api(bare_app):
     assert bare_app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
     from tests.conftest import ADMIN_KEY
