@@ -97,7 +97,25 @@ def merged_values(reminder, data, creating):
     if "params" not in data and _switches_method(data, reminder):
         # The old process's params would fail the new one's schema: start from its settings defaults.
         merged["params"] = {}
+    elif isinstance(data.get("params"), dict) and not _switches_method(data, reminder):
+        merged["params"] = keep_masked_secrets(reminder, data["params"])
     return merged
+
+
+def keep_masked_secrets(reminder, params):
+    """Params of a PATCH where a value still equal to its masked form ("***") keeps the stored secret.
+
+    Clients GET a reminder, edit it and PATCH it back; the mask must not replace the secret.
+    """
+    try:
+        shown = registry().get(reminder.method).public_params(reminder.params)
+    except LookupError:
+        return params
+    stored = reminder.params or {}
+    return {
+        key: stored[key] if key in stored and value == shown.get(key) and shown.get(key) != stored[key] else value
+        for key, value in params.items()
+    }
 
 
 def shortest_gap(spec, now):

@@ -263,3 +263,18 @@ def test_another_keys_reminder_does_not_exist(client, admin, other_key, make_rem
     assert client.delete(f"/reminders/{reminder['id']}", headers=other_key).status_code == 404
     assert client.get("/reminders", headers=other_key).get_json() == []
     assert client.get(f"/reminders/{reminder['id']}", headers=admin).get_json()["message"] == reminder["message"]
+
+
+def test_patching_back_a_masked_secret_keeps_the_stored_one(client, admin, make_reminder):
+    created = make_reminder(method="webhook", params={"url": "http://127.0.0.1:9/hook", "secret": "whsec_c2VjcmV0c2VjcmV0"})
+    assert created["params"]["secret"] == "***"
+    edited = dict(created["params"], timeout=5)
+    response = client.patch(f"/reminders/{created['id']}", json={"params": edited}, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    from app.extensions import db
+    from app.models import Reminder
+
+    with client.application.app_context():
+        stored = db.session.get(Reminder, created["id"]).params
+    assert stored["secret"] == "whsec_c2VjcmV0c2VjcmV0"
+    assert stored["timeout"] == 5
