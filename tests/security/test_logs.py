@@ -14,6 +14,18 @@ HEADER_TOKEN = "ha-long-lived-token-5d1e"
 WHEN = "2099-01-01T08:00:00Z"
 
 
+@pytest.fixture(autouse=True)
+def live_loggers():
+    """Every logger enabled, whatever an earlier test's logging.config call did, so captures see the lines."""
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
+    saved = [(logger, logger.disabled) for logger in loggers]
+    for logger in loggers:
+        logger.disabled = False
+    yield
+    for logger, disabled in saved:
+        logger.disabled = disabled
+
+
 @pytest.mark.parametrize(
     "text, gone",
     [
