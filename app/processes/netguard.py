@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
 # Not flagged by the ipaddress properties but never a legitimate webhook target.
@@ -52,6 +52,9 @@ def check_url(url: str, block_private: bool = False) -> None:
 def check_url_literal(url: str, block_private: bool = False) -> None:
     """The create-time check without DNS: the scheme, and the host when it is a literal IP."""
     host, port = split_host(url)
+    if block_private and (host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost")):
+        # RFC 6761: these names always mean loopback, so refuse them now rather than at send time.
+        raise BlockedAddressError(f"host {host!r} is a loopback address, which is not allowed")
     address = literal_address(host)
     if address is not None:
         problem = address_problem(address, block_private)
@@ -75,6 +78,8 @@ def split_host(url: str) -> tuple[str, int]:
 
 def literal_address(host: str) -> str | None:
     """The address a numeric host means to the OS (also 2130706433, 0x7f.1), or None for a name."""
+    # "169.254.169.254." and "fe80::1%eth0" are the same addresses to the OS.
+    host = unquote(host).rstrip(".").split("%", 1)[0]
     try:
         infos = socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)
     except (socket.gaierror, UnicodeError, ValueError):

@@ -273,8 +273,12 @@ def signature_headers(webhook_id, payload: bytes, secret=None, timestamp=None):
 
 
 def _hide_password(url):
+    """The URL with its password and query values masked: tokens often ride in either."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{parts.username}:***@{netloc}").geturl()
+    if parts.query:
+        masked = "&".join(f"{pair.partition('=')[0]}=***" if "=" in pair else pair for pair in parts.query.split("&"))
+        parts = parts._replace(query=masked)
+    if parts.password is not None:
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username}:***@{netloc}")
+    return parts.geturl()

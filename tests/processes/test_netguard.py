@@ -87,3 +87,16 @@ def test_address_table(address, allowed, allowed_when_blocking_private):
 def test_origin_drops_credentials_path_and_query():
     assert origin("https://u:p@Example.org:8443/a/b?token=x#f") == "https://example.org:8443"
     assert origin("http://[::1]/x") == "http://[::1]"
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254./latest", "http://[fe80::1%25eth0]/", "http://0.0.0.0./"])
+def test_literal_check_sees_through_trailing_dots_and_zone_ids(url):
+    with pytest.raises(BlockedAddressError):
+        check_url_literal(url)
+
+
+@pytest.mark.parametrize("url", ["http://localhost:9/", "http://LOCALHOST./", "http://ha.localhost/"])
+def test_literal_check_treats_localhost_names_as_loopback_when_blocking_private(url):
+    check_url_literal(url)
+    with pytest.raises(BlockedAddressError, match="loopback"):
+        check_url_literal(url, block_private=True)

@@ -241,8 +241,12 @@ def test_block_private_refuses_loopback_at_create_and_at_send(httpserver):
         with pytest.raises(ValidationError) as caught:
             process.validate({"url": "http://127.0.0.1:8123/api/webhook/x"})
         assert "url" in caught.value.messages
-        # A name passes create (no DNS there) and is refused once resolved at send time.
-        loaded = process.validate({"url": httpserver.url_for("/hook")})
+        with pytest.raises(ValidationError):
+            process.validate({"url": httpserver.url_for("/hook")})  # "localhost" is loopback by name
+        # A reminder stored before WEBHOOK_BLOCK_PRIVATE was switched on is refused at send time.
+        permissive = WebhookProcess(make_config())
+        loaded = permissive.validate({"url": httpserver.url_for("/hook")})
+        permissive.close()
         with pytest.raises(PermanentError, match="loopback"):
             process.remind("hi", loaded, make_context())
         assert len(httpserver.log) == 0
@@ -305,9 +309,9 @@ def test_url_defaults_to_api_remind_url_and_api_alias():
         registry.close()
 
 
-def test_public_params_hide_secret_password_and_auth_headers(webhook):
+def test_public_params_hide_secret_password_query_values_and_auth_headers(webhook):
     loaded = webhook.validate({"url": "https://me:pw@example.org/h?x=1", "secret": "s", "headers": {"Authorization": "Bearer t", "X-Trace": "1"}})
     shown = webhook.public_params(loaded)
     assert shown["secret"] == "***"
-    assert shown["url"] == "https://me:***@example.org/h?x=1"
+    assert shown["url"] == "https://me:***@example.org/h?x=***"
     assert shown["headers"] == {"Authorization": "***", "X-Trace": "1"}
