@@ -9,6 +9,7 @@ import requests
 from marshmallow import Schema, ValidationError
 
 from app.processes import PermanentError, ProcessRegistry, RemindError, RemindProcess
+from app.security.redaction import suspended
 from tests.processes.conftest import FakeTwilioHttp, make_config, make_context, twilio_config
 
 MESSAGE = "Contract check: take the pills"
@@ -158,7 +159,8 @@ def assert_nothing_sensitive_logged(caplog, peer):
 def test_successful_peer_gives_a_short_detail(case, caplog):
     process, peer = case
     caplog.set_level(logging.INFO)
-    detail = process.remind(MESSAGE, process.validate(peer.params), make_context())
+    with suspended():  # see the raw lines: the app's redaction must not make this test pass
+        detail = process.remind(MESSAGE, process.validate(peer.params), make_context())
     assert detail is None or (isinstance(detail, str) and 0 < len(detail) <= 200)
     assert MESSAGE not in (detail or "")
     assert_nothing_sensitive_logged(caplog, peer)
@@ -171,7 +173,7 @@ def test_failures_are_retryable_or_permanent_only(case, caplog):
         assert process.name == "log"  # writing a log line has no failure to provoke
         return
     failing = peer.break_it(process)
-    with pytest.raises(RemindError) as caught:
+    with pytest.raises(RemindError) as caught, suspended():
         process.remind(MESSAGE, process.validate(failing), make_context())
     error = caught.value
     assert type(error).__name__ in ("RetryableError", "PermanentError")
