@@ -143,9 +143,9 @@ def test_sigterm_releases_slow_attempts_and_once_delivers_them(api, sink, start_
     assert claimed_state(e2e_url) == (0, 0)
 
 
-def test_once_with_nothing_due_exits_zero(e2e_url):
+def test_once_with_nothing_due_exits_zero_and_needs_no_api_key(e2e_url):
     result = subprocess.run([sys.executable, "scheduler.py", "--once", "--log-level", "debug"], cwd=ROOT,
-                            env=subprocess_env(e2e_url), capture_output=True, text=True, timeout=120)
+                            env=subprocess_env(e2e_url, API_KEY=""), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "event=started" in result.stderr and "mode=once" in result.stderr
 
