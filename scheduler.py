@@ -64,6 +64,7 @@ from app.engine import (  # noqa: E402
 )
 from app.notify import CHANNEL  # noqa: E402
 from app.processes import ProcessRegistry  # noqa: E402
+from app.security.redaction import install_redaction  # noqa: E402
 from app.timeutil import iso, utcnow  # noqa: E402
 
 log = logging.getLogger("tifftock.scheduler")
@@ -525,6 +526,8 @@ def main(argv=None):
     config = Config.from_env()
     level = args.log_level or (config.LOG_LEVEL if config.LOG_LEVEL in LEVELS else "INFO")
     setup_logging(level)
+    # Defence in depth: even a library's log line never carries a key, address or number.
+    install_redaction(config)
     try:
         scheduler = Scheduler(config)
         signal.signal(signal.SIGTERM, scheduler.stop)
