@@ -156,10 +156,12 @@ def tables(results):
             parts.append(f"**{scenario}**\n\n" + table(DELIVERY_HEADERS, rows))
     if results.get("late-create"):
         rows = [[name, f"{r['delivered']}/{r['expected']}", r["lost"], r["duplicates"], ms(r.get("lateness_p50")),
-                 ms(r.get("lateness_p99")), ms(r.get("lateness_max")), ms(r.get("create_latency_p50"))]
+                 ms(r.get("lateness_p99")), ms(r.get("lateness_max")), ms(r.get("create_latency_p50")),
+                 ms(r.get("create_latency_p99")), r.get("answered_after_due", "–")]
                 for name, r in results["late-create"].items()]
         parts.append("**late-create**\n\n" + table(
-            ["setup", "delivered", "lost", "dup", "p50 ms", "p99 ms", "max ms", "create p50 ms"], rows))
+            ["setup", "delivered", "lost", "dup", "p50 ms", "p99 ms", "max ms", "create p50 ms", "create p99 ms",
+             "created after due"], rows))
     if results.get("idle"):
         rows = [[name, f"{w['stored']:,}", f"{w['window_s']:.0f}", f"{w['cpu_s']:.2f}", f"{w['cpu_pct']:.2f}",
                  f"{w['rss_mb']:.0f}", f"{w['peak_rss_mb']:.0f}"]
