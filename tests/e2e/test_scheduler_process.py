@@ -191,3 +191,28 @@ def test_a_slow_attempt_keeps_its_lease_and_is_not_run_twice(api, sink, start_sc
     received = sink.by_reminder()
     assert [len(received[rid]) for rid in ids] == [1, 1, 1]
     assert scheduler.stop(signal.SIGTERM) == 0
+
+
+def test_three_schedulers_drain_thousands_on_postgresql(api, sink, start_scheduler, e2e_url):
+    if not e2e_url.startswith("postgresql"):
+        pytest.skip("scale-out across several schedulers is PostgreSQL's (SQLite: one machine)")
+    schedulers = [start_scheduler(WORKERS=16) for _ in range(3)]
+    for scheduler in schedulers:
+        scheduler.wait_started()
+    due = iso_in(8.0)
+    ids = [rid for _ in range(3) for rid in create_batch(api, sink, [due] * 1000)]
+    wait_until(lambda: set(ids) <= set(sink.by_reminder()), 300, 0.5, message="all 3,000 occurrences delivered")
+    wait_until(lambda: claimed_state(e2e_url) == (0, 0), 120, message="every outcome recorded")
+    received = sink.by_reminder()
+    twice = [rid for rid in ids if len(received[rid]) != 1]
+    assert twice == [], f"{len(twice)} occurrences ran more than once while every lease was valid"
+    engine = sa.create_engine(e2e_url)
+    try:
+        with engine.connect() as connection:
+            shares = dict(connection.execute(sa.text(
+                "SELECT scheduler_id, count(*) FROM deliveries WHERE status = 'succeeded' GROUP BY scheduler_id")).all())
+    finally:
+        engine.dispose()
+    print("deliveries per scheduler:", sorted(shares.values()))
+    assert sum(shares.values()) == 3000 and len(shares) == 3, shares
+    assert all(scheduler.stop(signal.SIGTERM) == 0 for scheduler in schedulers)
