@@ -21,6 +21,7 @@ from app.schedule import (
     to_instant,
     validate,
 )
+from app.reminders.views import retry_dict
 from app.timeutil import from_db, to_db
 
 SCHEDULE_FIELDS = ("when", "every", "cron", "rrule")
@@ -255,15 +256,7 @@ def current_values(reminder):
         values["until"] = from_db(reminder.until_at).isoformat()
     if reminder.window_start:
         values["window"] = {"start": reminder.window_start, "end": reminder.window_end, "outside": reminder.window_outside}
-    retry = {
-        key: value
-        for key, value in (
-            ("max_attempts", reminder.retry_max_attempts),
-            ("backoff", reminder.retry_backoff),
-            ("max_age", reminder.retry_max_age),
-        )
-        if value is not None
-    }
+    retry = retry_dict(reminder)
     if retry:
         values["retry"] = retry
     return values

@@ -16,15 +16,7 @@ def reminder_dict(reminder, registry):
     window = None
     if reminder.window_start:
         window = {"start": reminder.window_start, "end": reminder.window_end, "outside": reminder.window_outside}
-    retry = {
-        key: value
-        for key, value in (
-            ("max_attempts", reminder.retry_max_attempts),
-            ("backoff", reminder.retry_backoff),
-            ("max_age", reminder.retry_max_age),
-        )
-        if value is not None
-    }
+    retry = retry_dict(reminder)
     last = db.session.get(Delivery, reminder.last_delivery_id) if reminder.last_delivery_id else None
     return {
         "id": reminder.id,
@@ -49,6 +41,19 @@ def reminder_dict(reminder, registry):
         "last_delivery": delivery_dict(last),
         "created_at": iso(reminder.created_at),
         "updated_at": iso(reminder.updated_at),
+    }
+
+
+def retry_dict(reminder):
+    """The reminder's own retry settings as the API shows them (those left to settings omitted)."""
+    return {
+        key: value
+        for key, value in (
+            ("max_attempts", reminder.retry_max_attempts),
+            ("backoff", reminder.retry_backoff),
+            ("max_age", reminder.retry_max_age),
+        )
+        if value is not None
     }
 
 

@@ -47,6 +47,19 @@ def claimed_state(url):
     return leased, running
 
 
+def deliveries_per_scheduler(url):
+    """{scheduler_id: succeeded deliveries}, printed for the test log."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            shares = dict(connection.execute(sa.text(
+                "SELECT scheduler_id, count(*) FROM deliveries WHERE status = 'succeeded' GROUP BY scheduler_id")).all())
+    finally:
+        engine.dispose()
+    print("deliveries per scheduler:", sorted(shares.values()))
+    return shares
+
+
 def test_reminders_arrive_on_time_and_sigterm_exits_zero(api, sink, start_scheduler, e2e_url):
     scheduler = start_scheduler()
     scheduler.wait_started()
@@ -166,14 +179,7 @@ def test_two_schedulers_share_a_burst_without_duplicates(api, sink, start_schedu
     wait_until(lambda: claimed_state(e2e_url) == (0, 0), 60, message="every outcome recorded")
     received = sink.by_reminder()
     assert all(len(received[rid]) == 1 for rid in ids), "an occurrence ran twice while both schedulers lived"
-    engine = sa.create_engine(e2e_url)
-    try:
-        with engine.connect() as connection:
-            shares = dict(connection.execute(sa.text(
-                "SELECT scheduler_id, count(*) FROM deliveries WHERE status = 'succeeded' GROUP BY scheduler_id")).all())
-    finally:
-        engine.dispose()
-    print("deliveries per scheduler:", sorted(shares.values()))
+    shares = deliveries_per_scheduler(e2e_url)
     assert sum(shares.values()) == 200 and len(shares) == 2, shares
     assert all(scheduler.stop(signal.SIGTERM) == 0 for scheduler in schedulers)
 
@@ -206,13 +212,6 @@ def test_three_schedulers_drain_thousands_on_postgresql(api, sink, start_schedul
     received = sink.by_reminder()
     twice = [rid for rid in ids if len(received[rid]) != 1]
     assert twice == [], f"{len(twice)} occurrences ran more than once while every lease was valid"
-    engine = sa.create_engine(e2e_url)
-    try:
-        with engine.connect() as connection:
-            shares = dict(connection.execute(sa.text(
-                "SELECT scheduler_id, count(*) FROM deliveries WHERE status = 'succeeded' GROUP BY scheduler_id")).all())
-    finally:
-        engine.dispose()
-    print("deliveries per scheduler:", sorted(shares.values()))
+    shares = deliveries_per_scheduler(e2e_url)
     assert sum(shares.values()) == 3000 and len(shares) == 3, shares
     assert all(scheduler.stop(signal.SIGTERM) == 0 for scheduler in schedulers)
