@@ -29,11 +29,10 @@ import tempfile
 import time
 import traceback
 from datetime import datetime
-from pathlib import Path
 
 from bench import report, scenarios
 from bench.procs import ROOT, Children, Sink
-from bench.stack import Stack, Templates, effective_settings, base_env, pg_admin, pg_available
+from bench.stack import Stack, Templates, base_env, effective_settings, pg_admin, pg_available, pg_sweep
 
 # APScheduler alone drains a burst at the speed of one fsync per job (~75-120 jobs/s on this kind of
 # disk, flat in the burst size): its burst is 3,000 jobs so the run fits in 10 minutes; --aps-burst changes it.
@@ -347,6 +346,10 @@ def main(argv=None):
         code = 130
     finally:
         Children.stop_all()
+        try:
+            pg_sweep()
+        except Exception:  # noqa: BLE001 - no PostgreSQL: nothing to sweep
+            pass
         if not args.keep:
             import shutil
 

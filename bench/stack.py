@@ -71,6 +71,16 @@ def pg_available():
     return None
 
 
+def pg_sweep():
+    """Drop every database this benchmark may have left (a run that was killed)."""
+    with pg_admin() as conn:
+        names = [row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (PG_PREFIX.replace("_", r"\_") + "%",))]
+    for name in names:
+        pg_drop(name)
+    return names
+
+
 def pg_url(name):
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return f"{base}/{name}"
