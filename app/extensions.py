@@ -12,7 +12,8 @@ class Base(DeclarativeBase):
     """Declarative base shared by every model."""
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after commit: the response is built from them without re-reading every row.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 api = DocumentedApi()
 limiter = make_limiter()

@@ -79,7 +79,14 @@ class RemindProcess(abc.ABC):
             raise ValidationError({"params": ["Must be an object."]})
         merged = {key: value for key, value in self.defaults().items() if value not in (None, "", [])}
         merged.update(params or {})
-        return self.Params().load(merged)
+        return self._params_schema().load(merged)
+
+    def _params_schema(self) -> Schema:
+        """One `Params` instance per process: building a schema costs more than loading with it."""
+        schema = self.__dict__.get("_params_schema_instance")
+        if schema is None or type(schema) is not self.Params:
+            schema = self.__dict__["_params_schema_instance"] = self.Params()
+        return schema
 
     def public_params(self, params: dict | None) -> dict[str, Any]:
         """The params as the API shows them: secrets replaced by a marker."""

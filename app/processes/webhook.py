@@ -181,8 +181,10 @@ def _drain(response, limit=MAX_DRAIN):
     try:
         size = int(response.headers.get("Content-Length", ""))
     except ValueError:
-        return
-    if 0 < size <= limit:
+        # No length: only a reply that cannot have a body (204, 304) is known to be short.
+        size = 0 if response.status_code in (204, 304) else -1
+    # An empty body must be read too, or requests closes the pooled connection.
+    if 0 <= size <= limit:
         try:
             response.content  # noqa: B018 - reading is the point
         except requests.RequestException:

@@ -315,3 +315,39 @@ def test_public_params_hide_secret_password_query_values_and_auth_headers(webhoo
     assert shown["secret"] == "***"
     assert shown["url"] == "https://me:***@example.org/h?x=***"
     assert shown["headers"] == {"Authorization": "***", "X-Trace": "1"}
+
+
+@pytest.mark.parametrize("status, body", [(200, b""), (204, b""), (200, b'{"ok": true}')])
+def test_webhooks_reuse_one_pooled_connection(webhook, status, body):
+    """A busy scheduler must not open a TCP connection per delivery."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    peers = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            peers.append(self.client_address)
+            self.send_response(status)
+            if status != 204:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for _ in range(4):
+            send(webhook, f"http://127.0.0.1:{server.server_port}/hook")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert len(peers) == 4
+    assert len(set(peers)) == 1, "each delivery opened a new connection"
