@@ -27,6 +27,8 @@ class Reminder(db.Model):
         # The scheduler's due query: status = 'scheduled' AND next_run_at <= now ORDER BY next_run_at.
         Index("ix_reminders_due", "status", "next_run_at"),
         Index("ix_reminders_owner_id", "owner", "id"),
+        # The per-key quota count (live reminders of one owner) without visiting finished ones.
+        Index("ix_reminders_owner_status", "owner", "status", "deleted_at"),
         UniqueConstraint("owner", "idempotency_key", name="uq_reminders_owner_idempotency_key"),
     )
 
