@@ -1,4 +1,4 @@
-"""The code in docs/writing-a-process.md works as printed: the process, its tests, the verifier."""
+"""The code in the README's remind-process sections works as printed: the process, its tests, the verifier."""
 import base64
 import os
 import re
@@ -11,7 +11,7 @@ from app.processes.webhook import signature_headers
 from tests.processes.conftest import make_config
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "writing-a-process.md"
+DOC = ROOT / "README.md"
 
 
 def python_block(starting_with):
