@@ -1,1 +1,1 @@
-"""`make bench`: TiffTock's delivery and API benchmark (see bench/__main__.py and docs/performance.md)."""
+"""`make bench`: TiffTock's delivery and API benchmark (see bench/__main__.py and the README's Performance section)."""
