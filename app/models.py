@@ -80,6 +80,8 @@ class Reminder(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     deliveries = relationship("Delivery", back_populates="reminder", cascade="all, delete-orphan", passive_deletes=True)
+    # Read-only: the engine sets last_delivery_id; lists load these for a whole page in one query.
+    last_delivery = relationship("Delivery", primaryjoin="foreign(Reminder.last_delivery_id) == Delivery.id", viewonly=True)
 
 
 class Delivery(db.Model):

@@ -3,6 +3,7 @@ from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.deliveries.schemas import DeliveryListQuerySchema, DeliverySchema
 from app.deliveries.views import delivery_dict
@@ -90,7 +91,7 @@ class ReminderCollection(MethodView):
     @blp.response(200, ReminderSchema(many=True))
     def get(self, query):
         """List reminders, newest first (filters: status, method, tag; paged with Link headers)."""
-        select = db.select(Reminder).where(Reminder.deleted_at.is_(None))
+        select = db.select(Reminder).where(Reminder.deleted_at.is_(None)).options(selectinload(Reminder.last_delivery))
         if not g.is_admin:
             select = select.where(Reminder.owner == g.owner)
         if query.get("status"):

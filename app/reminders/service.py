@@ -21,7 +21,7 @@ from app.schedule import (
     to_instant,
     validate,
 )
-from app.reminders.views import retry_dict
+from app.reminders.views import retry_dict, window_dict
 from app.timeutil import from_db, to_db
 
 SCHEDULE_FIELDS = ("when", "every", "cron", "rrule")
@@ -95,10 +95,11 @@ def merged_values(reminder, data, creating):
             # The old `when` meant something else for the old kind (a one-off's time, an interval's
             # anchor): a new kind starts from now unless the PATCH gives its own `when`.
             merged.pop("when", None)
-    if "params" not in data and _switches_method(data, reminder):
+    switching = _switches_method(data, reminder)
+    if "params" not in data and switching:
         # The old process's params would fail the new one's schema: start from its settings defaults.
         merged["params"] = {}
-    elif isinstance(data.get("params"), dict) and not _switches_method(data, reminder):
+    elif isinstance(data.get("params"), dict) and not switching:
         merged["params"] = keep_masked_secrets(reminder, data["params"])
     return merged
 
@@ -216,11 +217,12 @@ def apply_fields(reminder, data, config, now, *, creating):
     reminder.tags = list(dict.fromkeys(tags))
     reminder.tags_text = "," + ",".join(reminder.tags) + "," if reminder.tags else ""
 
+    spec = spec_for(reminder)
     try:
-        validate(spec_for(reminder))
+        validate(spec)
     except ScheduleError as exc:
         raise ValidationFailed({exc.field: [exc.message]}) from None
-    check_rhythm(spec_for(reminder), config, now)
+    check_rhythm(spec, config, now)
     replan = creating or any(name in data for name in TIMING_FIELDS)
     if replan and reminder.status in (None, "scheduled", "completed", "failed"):
         # A paused reminder is planned when it resumes; an untimed edit keeps a due occurrence due.
@@ -255,7 +257,7 @@ def current_values(reminder):
     if reminder.until_at:
         values["until"] = from_db(reminder.until_at).isoformat()
     if reminder.window_start:
-        values["window"] = {"start": reminder.window_start, "end": reminder.window_end, "outside": reminder.window_outside}
+        values["window"] = window_dict(reminder)
     retry = retry_dict(reminder)
     if retry:
         values["retry"] = retry

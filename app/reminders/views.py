@@ -1,7 +1,5 @@
 """Reminders as API dicts, and preview occurrences."""
 from app.deliveries.views import delivery_dict
-from app.extensions import db
-from app.models import Delivery
 from app.schedule import get_zone
 from app.timeutil import from_db, iso
 
@@ -13,11 +11,7 @@ def reminder_dict(reminder, registry):
     except LookupError:
         # A plugin that was uninstalled: show nothing rather than risk a secret.
         params = {}
-    window = None
-    if reminder.window_start:
-        window = {"start": reminder.window_start, "end": reminder.window_end, "outside": reminder.window_outside}
     retry = retry_dict(reminder)
-    last = db.session.get(Delivery, reminder.last_delivery_id) if reminder.last_delivery_id else None
     return {
         "id": reminder.id,
         "message": reminder.message,
@@ -30,7 +24,7 @@ def reminder_dict(reminder, registry):
         "until": iso(reminder.until_at),
         "max_runs": reminder.max_runs,
         "timezone": reminder.timezone,
-        "window": window,
+        "window": window_dict(reminder),
         "retry": retry or None,
         "misfire_grace": reminder.misfire_grace,
         "tags": list(reminder.tags or []),
@@ -38,10 +32,17 @@ def reminder_dict(reminder, registry):
         "status": reminder.status,
         "next_run_at": iso(reminder.next_run_at) if reminder.status == "scheduled" else None,
         "runs": reminder.runs,
-        "last_delivery": delivery_dict(last),
+        "last_delivery": delivery_dict(reminder.last_delivery),
         "created_at": iso(reminder.created_at),
         "updated_at": iso(reminder.updated_at),
     }
+
+
+def window_dict(reminder):
+    """The reminder's quiet-hours window as the API shows it, or None."""
+    if not reminder.window_start:
+        return None
+    return {"start": reminder.window_start, "end": reminder.window_end, "outside": reminder.window_outside}
 
 
 def retry_dict(reminder):
